@@ -1,0 +1,260 @@
+"""Load an asset master table (AMT) YAML file into :class:`Amt` (SPEC section 2).
+
+The AMT says, per asset, where its implied vol comes from (``Vol``), what it is delta-hedged with
+(``Hedge``), which roll schedule it follows (``Options`` -> ``expiry_schedules``) and how it is
+valued (``Valuation.Model``). This module only reads and checks the file; turning schedules into
+straddles is :mod:`straddles.expand`'s job.
+
+Parsing is lenient and validation is lazy: an asset is checked only when it is selected
+(:meth:`Amt.select`), because real files carry dead or half-edited assets that a run which does not
+select them must not trip over (SPEC 2.7).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import AmtError
+from .schedules import ScheduleEntry, parse_schedule
+
+VOL_KEYS = {"BBG": ("Ticker", "Near"), "CV": ("Near",), "BBG_LMEVOL": ()}
+HEDGE_KEYS = {
+    "fut": ("fut_code", "fut_month_map", "market_code"),
+    "nonfut": ("Ticker", "Field"),
+    "cds": ("hedge", "hedge1"),
+    "calc": ("ccy", "tenor"),
+}
+#: rule tables read for reporting, with the default when no row hits (SPEC 2.6)
+RULE_TABLES = {"group_table": "error", "subgroup_table": "", "liquidity_table": 1, "limit_overrides": ""}
+_MONTH_MAP = re.compile(r"[A-Z]{12}")
+
+try:  # libyaml is ~10x faster than the pure-Python loader and resolves YAML 1.1 the same way
+    _SafeLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _SafeLoader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One asset of the AMT, identified by its ``Underlying`` (SPEC 2.2).
+
+    ``vol``, ``hedge`` and ``valuation`` are the YAML mappings as written; ``group`` and the other
+    rule-table values are resolved from the file's rule tables.
+    """
+
+    underlying: str
+    key: str
+    position: int
+    asset_class: str
+    weight_cap: Any
+    schedule: str | None
+    vol: Mapping[str, Any]
+    hedge: Mapping[str, Any]
+    model: str | None
+    group: str
+    subgroup: str
+    liquidity: Any
+    limit_override: Any
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def live(self) -> bool:
+        """Live = ``WeightCap`` is a number > 0; WeightCap is used for nothing else (SPEC 2.2)."""
+        return _is_number(self.weight_cap) and self.weight_cap > 0
+
+    @property
+    def vol_source(self) -> str | None:
+        return self.vol.get("Source")
+
+    @property
+    def hedge_source(self) -> str | None:
+        return self.hedge.get("Source")
+
+
+@dataclass(frozen=True)
+class Amt:
+    """A loaded AMT file: assets in file order, schedules and rule tables.
+
+    >>> amt = load_amt(example_amt_path())          # doctest: +SKIP
+    >>> [a.underlying for a in amt.select("Comdty")]  # doctest: +SKIP
+    """
+
+    path: Path
+    assets: tuple[Asset, ...]
+    schedules: Mapping[str, list]
+    backtest: Mapping[str, Any]
+    duplicate_underlyings: frozenset[str] = frozenset()
+
+    def asset(self, underlying: str) -> Asset:
+        """The asset whose ``Underlying`` is exactly ``underlying``."""
+        for asset in self.assets:
+            if asset.underlying == underlying:
+                return asset
+        raise KeyError(f"{self.path}: no asset with Underlying {underlying!r}")
+
+    def select(self, pattern: str = ".", live_only: bool = True) -> list[Asset]:
+        """Assets whose Underlying matches ``re.search(pattern)``, live ones only by default.
+
+        Selection is an unanchored, case-sensitive search (SPEC 2.2): ``CL`` also selects
+        ``USDCLP Curncy``. Every selected asset is validated (SPEC 2.7) and the first problem is
+        raised as an :class:`AmtError` naming the file, asset and field.
+        """
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise AmtError(self.path, None, None, f"invalid selection pattern {pattern!r}: {exc}") from None
+        chosen = []
+        for asset in self.assets:
+            if not regex.search(asset.underlying):
+                continue
+            if not (asset.weight_cap is None or _is_number(asset.weight_cap)):
+                raise AmtError(self.path, asset.underlying, "WeightCap",
+                               f"must be a number, got {asset.weight_cap!r}")
+            if live_only and not asset.live:
+                continue
+            self.validate(asset)
+            chosen.append(asset)
+        return chosen
+
+    def entries(self, asset: Asset) -> list[ScheduleEntry]:
+        """The asset's schedule entries with letters fixed (SPEC section 3)."""
+        return parse_schedule(self.schedules[asset.schedule], asset.underlying,
+                              lambda problem, index: self._schedule_error(asset, index, problem))
+
+    def validate(self, asset: Asset) -> None:
+        """Raise :class:`AmtError` for the first problem of ``asset`` (SPEC 2.7)."""
+        if asset.underlying in self.duplicate_underlyings:
+            keys = ", ".join(repr(a.key) for a in self.assets if a.underlying == asset.underlying)
+            raise AmtError(self.path, asset.underlying, "Underlying", f"duplicate Underlying (keys {keys})")
+        self._check_source(asset, "Vol", asset.vol, VOL_KEYS)
+        self._check_source(asset, "Hedge", asset.hedge, HEDGE_KEYS)
+        if asset.vol_source == "BBG_LMEVOL" and asset.hedge_source != "fut":
+            raise AmtError(self.path, asset.underlying, "Vol.Source",
+                           "BBG_LMEVOL builds its ticker from the futures hedge and needs Hedge.Source: fut")
+        if asset.hedge_source == "fut":
+            month_map = asset.hedge.get("fut_month_map")
+            if not (isinstance(month_map, str) and _MONTH_MAP.fullmatch(month_map)):
+                raise AmtError(self.path, asset.underlying, "Hedge.fut_month_map",
+                               f"must be 12 uppercase letters (Jan..Dec), got {month_map!r}")
+            offset = asset.hedge.get("min_year_offset", 0)
+            if offset is not None and not (isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0):
+                raise AmtError(self.path, asset.underlying, "Hedge.min_year_offset",
+                               f"must be an integer >= 0, got {offset!r}")
+        if asset.schedule is None:
+            raise AmtError(self.path, asset.underlying, "Options", "missing")
+        if not isinstance(self.schedules.get(asset.schedule), list):
+            raise AmtError(self.path, asset.underlying, "Options",
+                           f"names no list in expiry_schedules: {asset.schedule!r}")
+        self.entries(asset)
+
+    def _check_source(self, asset: Asset, name: str, spec: Mapping, required: Mapping[str, tuple]) -> None:
+        source = spec.get("Source")
+        if source not in required:
+            problem = "missing" if source is None else f"unknown source {source!r}"
+            raise AmtError(self.path, asset.underlying, f"{name}.Source",
+                           f"{problem} (expected one of {', '.join(required)})")
+        for key in required[source]:
+            value = spec.get(key)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise AmtError(self.path, asset.underlying, f"{name}.{key}", f"required by {name}.Source {source}")
+
+    def _schedule_error(self, asset: Asset, index: int | None, problem: str) -> AmtError:
+        where = f"expiry_schedules.{asset.schedule}" + (f"[{index}]" if index is not None else "")
+        return AmtError(self.path, asset.underlying, where, problem)
+
+
+def load_amt(path: str | Path) -> Amt:
+    """Read an AMT YAML file (SPEC 2.1).
+
+    Anchors and aliases resolve to their values and scalars keep their YAML 1.1 types. Only the
+    ``amt``, ``expiry_schedules``, ``backtest`` and rule-table sections are read.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AmtError(path, None, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        document = yaml.load(text, Loader=_SafeLoader)
+    except yaml.YAMLError as exc:
+        raise AmtError(path, None, None, f"invalid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise AmtError(path, None, None, "expected a YAML mapping at the top level")
+    section = document.get("amt")
+    if not isinstance(section, dict):
+        raise AmtError(path, None, "amt", "missing or not a mapping of assets")
+    schedules = document.get("expiry_schedules") or {}
+    if not isinstance(schedules, dict):
+        raise AmtError(path, None, "expiry_schedules", "must be a mapping of schedule name -> list")
+    rules = {name: _compile_rules(path, name, document.get(name)) for name in RULE_TABLES}
+    assets = []
+    for key, record in section.items():
+        if not isinstance(record, dict):
+            continue
+        underlying = record.get("Underlying")
+        if underlying is None or str(underlying).strip() == "":
+            continue
+        assets.append(_make_asset(path, str(key), len(assets), record, rules, "group_table" in document))
+    backtest = document.get("backtest")
+    counts = Counter(asset.underlying for asset in assets)
+    return Amt(path=path, assets=tuple(assets), schedules=schedules,
+               backtest=backtest if isinstance(backtest, dict) else {},
+               duplicate_underlyings=frozenset(name for name, count in counts.items() if count > 1))
+
+
+def _make_asset(path: Path, key: str, position: int, record: dict, rules: dict, has_group_table: bool) -> Asset:
+    underlying = str(record["Underlying"])
+    vol, hedge, valuation = (record.get(name) or {} for name in ("Vol", "Hedge", "Valuation"))
+    for name, value in (("Vol", vol), ("Hedge", hedge), ("Valuation", valuation)):
+        if not isinstance(value, dict):
+            raise AmtError(path, underlying, name, f"must be a mapping, got {value!r}")
+    model = valuation.get("Model")
+    resolved = {name: _first_hit(rules[name], record, default) for name, default in RULE_TABLES.items()}
+    asset_class = record.get("Class")
+    group = resolved["group_table"] if has_group_table else str(asset_class)
+    options = record.get("Options")
+    return Asset(
+        underlying=underlying, key=key, position=position,
+        asset_class="" if asset_class is None else str(asset_class),
+        weight_cap=record.get("WeightCap"),
+        schedule=None if options is None else str(options),
+        vol=vol, hedge=hedge, model=None if model is None else str(model),
+        group=group, subgroup=resolved["subgroup_table"], liquidity=resolved["liquidity_table"],
+        limit_override=resolved["limit_overrides"], raw=record,
+    )
+
+
+def _compile_rules(path: Path, name: str, table: Any) -> list[tuple[str, re.Pattern, Any]]:
+    """Rows ``[field, rgx, value]`` of a rule table, regexes compiled once."""
+    if table is None:
+        return []
+    rows = table.get("Rows") if isinstance(table, dict) else None
+    if not isinstance(rows, list):
+        raise AmtError(path, None, name, "expected a mapping with a Rows list")
+    compiled = []
+    for index, row in enumerate(rows):
+        if not (isinstance(row, list) and len(row) == 3):
+            raise AmtError(path, None, f"{name}.Rows[{index}]", f"expected [field, rgx, value], got {row!r}")
+        try:
+            compiled.append((str(row[0]), re.compile(str(row[1])), row[2]))
+        except re.error as exc:
+            raise AmtError(path, None, f"{name}.Rows[{index}]", f"invalid regex {row[1]!r}: {exc}") from None
+    return compiled
+
+
+def _first_hit(rules: list, record: dict, default: Any) -> Any:
+    """First row whose regex matches (anchored at the start) ``str(record[field])`` (SPEC 2.6)."""
+    for field_name, regex, value in rules:
+        if field_name in record and regex.match(str(record[field_name])):
+            return value
+    return default
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,231 @@
+"""The ``straddles`` command line: a thin layer that parses arguments and calls the library.
+
+Each subcommand maps to one public function (``expand``, ``synthesize``, ``backtest``, ...).
+Heavy modules are imported inside the commands, so ``straddles --help`` answers instantly.
+User errors (bad files, bad arguments) print one clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .errors import StraddlesError
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        return args.run(args) or 0
+    except StraddlesError as exc:
+        _console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="straddles",
+        description="Backtest systematic delta-hedged option straddles from an asset master table (AMT).",
+        epilog="Run 'straddles demo' for a complete example on the bundled AMT.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name, help_, run):
+        sub = commands.add_parser(name, help=help_, description=help_)
+        sub.set_defaults(run=run)
+        return sub
+
+    sub = command("expand", "List every straddle an AMT implies, with its anchors, legs and early status.", _expand)
+    _amt_arguments(sub, years_required=True)
+    sub.add_argument("--out", type=Path, help="write the straddle table (.parquet, or .csv)")
+
+    sub = command("assets", "Show the assets of an AMT: class, group, vol and hedge sources, schedule.", _assets)
+    sub.add_argument("amt", type=Path, metavar="AMT", help="asset master table (YAML)")
+    sub.add_argument("--pattern", default=".", help="regex searched in Underlying (default: all)")
+    sub.add_argument("--all", action="store_true", help="include dead assets (WeightCap missing or 0)")
+
+    sub = command("synth", "Generate deterministic synthetic prices for every series an AMT needs.", _synth)
+    _amt_arguments(sub, years_required=True, overrides=False)
+    sub.add_argument("--out", type=Path, required=True, help="output price store (.parquet)")
+    sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    sub = command("backtest", "Run a backtest and write its tables as Parquet into a folder.", _backtest)
+    _amt_arguments(sub, years_required=True)
+    sub.add_argument("--prices", required=True, help="price store: .parquet, .csv, folder, or FILE.duckdb::TABLE")
+    sub.add_argument("--out", type=Path, required=True, help="output folder")
+    sub.add_argument("--no-days", action="store_true", help="do not materialize or write the day table")
+
+    sub = command("demo", "Synthesize prices for the bundled example AMT and backtest it.", _demo)
+    sub.add_argument("--out", type=Path, default=Path("straddles-demo"), help="output folder (default ./straddles-demo)")
+    return parser
+
+
+def _amt_arguments(sub, years_required: bool, overrides: bool = True) -> None:
+    sub.add_argument("amt", type=Path, metavar="AMT", help="asset master table (YAML)")
+    sub.add_argument("--start", type=int, required=years_required, metavar="YEAR", help="first expiry year")
+    sub.add_argument("--end", type=int, required=years_required, metavar="YEAR", help="last expiry year")
+    sub.add_argument("--pattern", default=".", metavar="RX", help="regex searched in Underlying (default: all)")
+    sub.add_argument("--all", action="store_true", help="include dead assets (WeightCap missing or 0)")
+    if overrides:
+        sub.add_argument("--overrides", type=Path, metavar="CSV",
+                         help="expiry overrides (default: backtest.expiry_overrides beside the AMT, "
+                              "else overrides.csv beside it)")
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr)
+
+
+def _expand(args) -> int:
+    from .expand import build_straddles
+    from .outputs import write_table
+
+    start = time.perf_counter()
+    frame = build_straddles(args.amt, args.start, args.end, args.pattern, not args.all, args.overrides)
+    table = frame.to_arrow()
+    seconds = time.perf_counter() - start
+    console = _console()
+    n_near = int((table["ntrc"].to_numpy(zero_copy_only=False) == "N").sum()) if table.num_rows else 0
+    console.print(f"{table.num_rows:,} straddles ({n_near:,} N, {table.num_rows - n_near:,} F), "
+                  f"{frame.n_days():,} straddle-days, {len(frame.assets)} assets, "
+                  f"{len(frame.catalog):,} price series; expanded in {seconds:.3f} s")
+    console.print(_count_table("status (price-independent)", _value_counts(table["status"], "pending")))
+    if args.out:
+        write_table(table, args.out)
+        console.print(f"wrote {args.out}")
+    return 0
+
+
+def _assets(args) -> int:
+    from rich.table import Table
+
+    from .amt import load_amt
+
+    amt = load_amt(args.amt)
+    table = Table(title=f"{args.amt}", show_lines=False)
+    for name in ("Underlying", "Class", "group", "live", "Vol", "Hedge", "Model", "schedule (fixed entries)"):
+        table.add_column(name)
+    for asset in amt.select(args.pattern, live_only=not args.all):
+        entries = " ".join(f"{e.ntrc}{e.ntrv}_{e.xprc}{e.xprv}" + (f"_{e.wgt}" for _ in [0]).__next__()
+                           if e.wgt else f"{e.ntrc}{e.ntrv}_{e.xprc}{e.xprv}" for e in amt.entries(asset))
+        table.add_row(asset.underlying, asset.asset_class, str(asset.group), "yes" if asset.live else "no",
+                      asset.vol_source, asset.hedge_source, asset.model or "", f"{asset.schedule}: {entries}")
+    _console().print(table)
+    return 0
+
+
+def _synth(args) -> int:
+    from .prices import write_prices
+    from .synth import synthesize
+
+    start = time.perf_counter()
+    with _progress("synthesizing prices") as advance:
+        table = synthesize(args.amt, args.start, args.end, seed=args.seed, pattern=args.pattern,
+                           live_only=not args.all, progress=advance)
+    write_prices(table, args.out)
+    n_series = len(set(zip(table["ticker"].to_pylist(), table["field"].to_pylist()))) if table.num_rows < 0 else None
+    _console().print(f"wrote {table.num_rows:,} price rows to {args.out} in {time.perf_counter() - start:.1f} s"
+                     + (f" ({n_series} series)" if n_series else ""))
+    return 0
+
+
+def _backtest(args) -> int:
+    from .backtest import backtest
+
+    result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
+                      days=not args.no_days, live_only=not args.all)
+    start = time.perf_counter()
+    result.write(args.out)
+    result.timings["write outputs"] = time.perf_counter() - start
+    _print_summary(result, args.out)
+    return 0
+
+
+def _demo(args) -> int:
+    from . import example_amt_path
+    from .backtest import backtest
+    from .prices import write_prices
+    from .synth import synthesize
+
+    amt, console = example_amt_path(), _console()
+    start_year, end_year = 2019, 2024
+    out = args.out
+    console.print(f"[bold]straddles demo[/]: bundled example AMT {amt}, expiries {start_year}-{end_year}")
+    with _progress("synthesizing prices") as advance:
+        prices = synthesize(amt, start_year, end_year, seed=0, progress=advance)
+    write_prices(prices, out / "prices.parquet")
+    console.print(f"wrote {prices.num_rows:,} synthetic price rows to {out / 'prices.parquet'}")
+    result = backtest(amt, out / "prices.parquet", start_year, end_year)
+    start = time.perf_counter()
+    result.write(out)
+    result.timings["write outputs"] = time.perf_counter() - start
+    _print_summary(result, out)
+    return 0
+
+
+def _print_summary(result, out: Path) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(_count_table("straddles by status", result.status_counts()))
+    stages = Table(title="time per stage")
+    stages.add_column("stage")
+    stages.add_column("seconds", justify="right")
+    for stage, seconds in result.timings.items():
+        stages.add_row(stage, f"{seconds:.3f}")
+    stages.add_row("[bold]total[/]", f"[bold]{sum(result.timings.values()):.3f}[/]")
+    console.print(stages)
+    n_days = result.days.num_rows if result.days is not None else int(result.straddles["n_days"].to_numpy().sum())
+    console.print(f"{result.straddles.num_rows:,} straddles, {n_days:,} valued straddle-days, "
+                  f"{result.asset_pnl.num_rows:,} asset-days; results in {out}/")
+
+
+def _count_table(title: str, counts: dict):
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("status")
+    table.add_column("straddles", justify="right")
+    for name, count in counts.items():
+        table.add_row(str(name), f"{count:,}")
+    return table
+
+
+def _value_counts(column, null_label: str) -> dict:
+    return {(item["values"].as_py() or null_label): item["counts"].as_py() for item in column.value_counts()}
+
+
+class _progress:
+    """A rich progress bar usable as a ``progress(done, total)`` callback."""
+
+    def __init__(self, description: str):
+        self.description = description
+
+    def __enter__(self):
+        from rich.progress import Progress
+
+        self.bar = Progress(console=_console(stderr=True), transient=True)
+        self.bar.__enter__()
+        self.task = self.bar.add_task(self.description, total=None)
+        return self.advance
+
+    def advance(self, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""The compiled per-straddle pass: good days, entry/expiry, strike, roll-forward, value, P&L.
+
+Everything per straddle or per straddle-day happens here, in numba, over flat arrays (SPEC sections
+9-13). The Python wrapper :func:`run_kernel` maps the straddle legs to price-store series once,
+plans the parallel work, calls the compiled loop and hands back NumPy arrays.
+
+Parallel plan. Work is split into units of (asset, expiry year). A unit owns its straddles' rows
+in every output and adds its P&L into its asset's row of the (asset x date) aggregation grid.
+Straddles expiring in year y span November y-1 to December y, so units two years apart never touch
+the same grid cell: all even-year units run in parallel, then all odd-year units. Inside a unit
+straddles run in ``straddle_id`` order, so every sum is taken in the same order for any thread
+count and the results are bit-for-bit reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from . import status as st
+from .anchors import NO_DAY
+from .dates import month_end
+from .legs import HEDGE, HEDGE1, HEDGE3, LEG_NAMES, NO_SERIES, VOL
+from .models import MODEL_ES, MODEL_NS, es_value, ns_value
+
+N_LEGS = len(LEG_NAMES)
+#: leg present in the straddle but absent from the price store (-1, NO_SERIES, means "no such leg")
+ABSENT_SERIES = -2
+#: what a kernel pass does: decide dates and status only; also value and aggregate; also write day rows
+SELECT, VALUE, VALUE_AND_WRITE = 0, 1, 2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _first_at_or_after(dates, lo, hi, day):
+    """Index of the first of ``dates[lo:hi]`` that is >= day (hi if none): a binary search."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if dates[mid] < day:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fill_span(i, leg_series, span_start, span_len, offsets, dates, values, buf):
+    """Scatter each leg's prices over the straddle's span into ``buf[leg, day]`` (NaN = no price).
+
+    Returns (number of legs, True if some leg has no price on any day of the span).
+    """
+    n_legs = 0
+    empty = False
+    for leg in range(N_LEGS):
+        buf[leg, :span_len] = np.nan
+        series = leg_series[leg, i]
+        if series == NO_SERIES:
+            continue
+        n_legs += 1
+        if series == ABSENT_SERIES:
+            empty = True
+            continue
+        row = _first_at_or_after(dates, offsets[series], offsets[series + 1], span_start)
+        end = offsets[series + 1]
+        last_day = span_start + span_len
+        found = False
+        while row < end and dates[row] < last_day:
+            buf[leg, dates[row] - span_start] = values[row]
+            found = True
+            row += 1
+        if not found:
+            empty = True
+    return n_legs, empty
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _good_days(i, leg_series, span_len, buf, good):
+    """good[d] = every leg the straddle has holds a price on day d (SPEC 9.5)."""
+    for d in range(span_len):
+        ok = True
+        for leg in range(N_LEGS):
+            if leg_series[leg, i] != NO_SERIES and np.isnan(buf[leg, d]):
+                ok = False
+                break
+        good[d] = ok
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _entry_index(good, target, month_last):
+    """SPEC 6.2: first good day in [target, end of entry month], else the month's last good day."""
+    for d in range(max(target, 0), month_last + 1):
+        if good[d]:
+            return d
+    for d in range(month_last, -1, -1):
+        if good[d]:
+            return d
+    return -1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _expiry_index(good, anchor, span_len):
+    """SPEC 6.3: first good day in [expiry anchor, end of expiry month]; no fallback."""
+    for d in range(max(anchor, 0), span_len):
+        if good[d]:
+            return d
+    return -1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _value(model, S, X, v, A, t):
+    if model == MODEL_NS:
+        return ns_value(S, X, v, A, t)
+    return es_value(S, X, v, t)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _process(i, status, model, leg_series, span_start, span_end, entry_month_end, entry_anchor, expiry_anchor,
+             entry_offset, offsets, dates, values, buf, good, rolled,
+             entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
+             grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
+             mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl):
+    """One straddle, start to end. See the module docstring and SPEC 6, 9-12."""
+    ss = span_start[i]
+    span_len = span_end[i] - ss + 1
+    n_legs, empty = _fill_span(i, leg_series, ss, span_len, offsets, dates, values, buf)
+    if n_legs == 0:
+        return
+    _good_days(i, leg_series, span_len, buf, good)
+    primary = HEDGE if leg_series[HEDGE, i] != NO_SERIES else HEDGE1
+    e = -1
+    if entry_anchor[i] != NO_DAY:
+        e = _entry_index(good, entry_anchor[i] + entry_offset[i] - ss, entry_month_end[i] - ss)
+    x = -1
+    if expiry_anchor[i] != NO_DAY:
+        x = _expiry_index(good, expiry_anchor[i] - ss, span_len)
+    if e >= 0:
+        entry_date[i] = ss + e
+        strike[i] = buf[primary, e]
+        strike_vol[i] = buf[VOL, e]
+    if x >= 0:
+        expiry_date[i] = ss + x
+    if status[i] != st.PENDING:
+        return
+    if empty:
+        status[i] = st.NO_PRICES
+        return
+    if e < 0:
+        status[i] = st.NO_ENTRY
+        return
+    if x < 0:
+        status[i] = st.NO_EXPIRY
+        return
+
+    # the model's underlying: the primary hedge for ES/CDS_ES, the forward swap hedge1 for NS (SPEC 11)
+    underlying = HEDGE1 if model[i] == MODEL_NS else primary
+    X = buf[underlying, e]
+    for leg in range(N_LEGS):
+        rolled[leg] = buf[leg, e]
+    mv0, delta0 = _value(model[i], rolled[underlying], X, rolled[VOL], rolled[HEDGE3], float(x - e))
+    if np.isnan(mv0):
+        status[i] = st.BAD_ENTRY
+        return
+    k = 0.01 if model[i] == MODEL_NS else 1.0 / X  # hedge scale (SPEC 12); ES accepted X > 0
+    status[i] = st.VALUED
+    n_days[i] = x - e + 1
+    if mode == SELECT:
+        return
+    mv_state, delta_state, s_state = mv0, delta0, rolled[underlying]
+    total = 0.0
+    cell = grid_row[i]
+    w = weight[i]
+    for d in range(e, x + 1):
+        for leg in range(N_LEGS):
+            if not np.isnan(buf[leg, d]):
+                rolled[leg] = buf[leg, d]
+        S = rolled[underlying]
+        if d == e:
+            mv, delta, opnl, hpnl = mv0, delta0, 0.0, 0.0
+        else:
+            mv, delta = _value(model[i], S, X, rolled[VOL], rolled[HEDGE3], float(x - d))
+            if np.isnan(mv):
+                opnl = hpnl = np.nan
+            else:
+                opnl = mv - mv_state
+                hpnl = -delta_state * (S - s_state) * k + 0.0  # + 0.0 turns -0.0 into +0.0 (SPEC 12.5)
+                mv_state, delta_state, s_state = mv, delta, S
+        pnl = opnl + hpnl
+        column = ss + d - grid_origin
+        if not np.isnan(pnl):
+            total += pnl
+            grid_pnl[cell, column] += pnl * w
+            grid_opnl[cell, column] += opnl * w
+            grid_hpnl[cell, column] += hpnl * w
+            grid_count[cell, column] += 1
+        if mode == VALUE_AND_WRITE:
+            r = day_start[i] + d - e
+            day_date[r] = ss + d
+            day_dte[r] = x - d
+            for leg in range(N_LEGS):
+                day_legs[leg, r] = rolled[leg]  # NaN for legs the straddle does not have
+            day_mv[r] = mv
+            day_delta[r] = delta
+            day_opnl[r] = opnl
+            day_hpnl[r] = hpnl
+            day_pnl[r] = pnl
+    pnl_sum[i] = total
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _run(unit_rows, unit_bounds, phase_bounds, max_span,
+         status, model, leg_series, span_start, span_end, entry_month_end, entry_anchor, expiry_anchor,
+         entry_offset, weight, grid_row, grid_origin, offsets, dates, values,
+         entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
+         grid_pnl, grid_opnl, grid_hpnl, grid_count,
+         mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl):
+    """Run :func:`_process` over every straddle, unit by unit (see the module docstring)."""
+    for phase in range(len(phase_bounds) - 1):
+        for u in prange(phase_bounds[phase], phase_bounds[phase + 1]):
+            buf = np.empty((N_LEGS, max_span))
+            good = np.empty(max_span, dtype=np.bool_)
+            rolled = np.empty(N_LEGS)
+            for r in range(unit_bounds[u], unit_bounds[u + 1]):
+                _process(unit_rows[r], status, model, leg_series, span_start, span_end, entry_month_end,
+                         entry_anchor, expiry_anchor, entry_offset, offsets, dates, values, buf, good, rolled,
+                         entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
+                         grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
+                         mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl,
+                         day_hpnl, day_pnl)
+
+
+@dataclass
+class KernelResult:
+    """Per-straddle outputs, the (asset x date) P&L grids and, when requested, the day rows.
+
+    Days are int32 day numbers (NO_DAY = none); missing floats are NaN (nulls in Arrow outputs).
+    """
+
+    status: np.ndarray
+    entry_date: np.ndarray
+    expiry_date: np.ndarray
+    strike: np.ndarray
+    strike_vol: np.ndarray
+    n_days: np.ndarray
+    pnl_sum: np.ndarray
+    grid_origin: int
+    grid_pnl: np.ndarray
+    grid_opnl: np.ndarray
+    grid_hpnl: np.ndarray
+    grid_count: np.ndarray
+    days: dict[str, np.ndarray] | None
+
+
+def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group rows into (asset, expiry year) units, even years first, then odd years.
+
+    Returns (rows ordered by unit, unit start offsets, phase start offsets into the units).
+    """
+    n_years = int(expiry_year.max() - expiry_year.min() + 1) if len(asset) else 1
+    year = expiry_year - (expiry_year.min() if len(asset) else 0)
+    parity = year % 2
+    unit = (parity * (int(asset.max(initial=0)) + 1) + asset) * n_years + year
+    rows = np.argsort(unit, kind="stable").astype(np.int64)
+    sorted_units = unit[rows]
+    starts = np.flatnonzero(np.r_[True, sorted_units[1:] != sorted_units[:-1]]) if len(rows) else np.zeros(0, np.int64)
+    unit_bounds = np.r_[starts, len(rows)].astype(np.int64)
+    unit_parity = parity[rows[starts]] if len(rows) else np.zeros(0, np.int64)
+    phase_bounds = np.array([0, int(np.sum(unit_parity == 0)), len(starts)], dtype=np.int64)
+    return rows, unit_bounds, phase_bounds
+
+
+def run_kernel(frame, store, days: bool = True) -> KernelResult:
+    """Value every straddle of a :class:`~straddles.expand.StraddleFrame` against a price store."""
+    n = len(frame)
+    series_of = store.lookup([frame.catalog.pair(i)[0] for i in range(len(frame.catalog))],
+                             [frame.catalog.pair(i)[1] for i in range(len(frame.catalog))])
+    series_of = np.where(np.asarray(series_of) < 0, ABSENT_SERIES, series_of).astype(np.int32)
+    legs = frame.legs
+    leg_series = np.where(legs < 0, NO_SERIES, series_of[np.maximum(legs, 0)] if len(series_of) else NO_SERIES)
+    leg_series = np.ascontiguousarray(leg_series, dtype=np.int32)
+    span_start, span_end = frame.span_start, frame.span_end
+    entry_month_end = month_end(frame.entry_month)
+    grid_origin = int(span_start.min()) if n else 0
+    grid_days = int(span_end.max()) - grid_origin + 1 if n else 0
+    n_assets = len(frame.assets)
+    rows, unit_bounds, phase_bounds = plan_units(frame.asset, frame.expiry_month // 12)
+    max_span = int((span_end - span_start).max()) + 1 if n else 1
+
+    def run(mode, day_start, day_arrays):
+        status = frame.status.copy()
+        out = dict(
+            entry_date=np.full(n, NO_DAY, np.int32), expiry_date=np.full(n, NO_DAY, np.int32),
+            strike=np.full(n, np.nan), strike_vol=np.full(n, np.nan),
+            n_days=np.zeros(n, np.int32), pnl_sum=np.full(n, np.nan),
+        )
+        grids = [np.zeros((n_assets, grid_days) if mode != SELECT else (0, 0)) for _ in range(3)]
+        grids.append(np.zeros((n_assets, grid_days) if mode != SELECT else (0, 0), np.int32))
+        _run(rows, unit_bounds, phase_bounds, max_span, status, frame.model, leg_series, span_start, span_end,
+             entry_month_end, frame.entry_anchor, frame.expiry_anchor, frame.entry_offset, frame.weight,
+             frame.asset, grid_origin, store.offsets, store.dates, store.values,
+             out["entry_date"], out["expiry_date"], out["strike"], out["strike_vol"], out["n_days"],
+             out["pnl_sum"], *grids, mode, day_start, *day_arrays.values())
+        return KernelResult(status=status, grid_origin=grid_origin, grid_pnl=grids[0], grid_opnl=grids[1],
+                            grid_hpnl=grids[2], grid_count=grids[3],
+                            days=day_arrays if mode == VALUE_AND_WRITE else None, **out)
+
+    if not days:
+        return run(VALUE, np.zeros(n + 1, np.int64), _day_arrays(0))
+    # two passes: the first decides how many day rows each straddle gets, the second writes them
+    n_days = run(SELECT, np.zeros(n + 1, np.int64), _day_arrays(0)).n_days
+    day_start = np.zeros(n + 1, np.int64)
+    np.cumsum(n_days, out=day_start[1:])
+    days_out = _day_arrays(int(day_start[-1]))
+    result = run(VALUE_AND_WRITE, day_start, days_out)
+    result.days["straddle_id"] = np.repeat(np.arange(n, dtype=np.int64), n_days)
+    return result
+
+
+def _day_arrays(n_rows: int) -> dict[str, np.ndarray]:
+    return dict(
+        date=np.empty(n_rows, np.int32), dte=np.empty(n_rows, np.int32), legs=np.empty((N_LEGS, n_rows)),
+        mv=np.empty(n_rows), delta=np.empty(n_rows), opnl=np.empty(n_rows), hpnl=np.empty(n_rows),
+        pnl=np.empty(n_rows),
+    )

@@ -1,0 +1,43 @@
+"""Shared fixtures: the bundled example AMT and the real AMT from ../shared/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import straddles
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def example_amt_path() -> Path:
+    return straddles.example_amt_path()
+
+
+@pytest.fixture(scope="session")
+def example_amt(example_amt_path):
+    return straddles.load_amt(example_amt_path)
+
+
+@pytest.fixture(scope="session")
+def real_amt_path() -> Path:
+    path = REAL_DATA / "amt.yml"
+    if not path.is_file():
+        pytest.skip(f"real AMT not found at {path} (the repository expects ../shared/data beside it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_amt(real_amt_path):
+    return straddles.load_amt(real_amt_path)
+
+
+def write_amt(directory: Path, text: str, overrides: str | None = None) -> Path:
+    """Write a small AMT (and optionally its overrides.csv) into ``directory``; return the AMT path."""
+    path = directory / "amt.yml"
+    path.write_text(text)
+    if overrides is not None:
+        (directory / "overrides.csv").write_text(overrides)
+    return path
