@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from random_cases import random_case
-from straddles.backtest import days_table, straddle_table
+from straddles.pipeline import days_table, straddle_table
 from straddles.kernel import run_kernel
 from straddles.prices import PriceStore
 from straddles.reference import price_lookup, reference_backtest

@@ -10,7 +10,8 @@ and portfolio.
 >>> straddles.expand(amt, 2024, 2024).num_rows
 720
 
-Submodules are imported on first use, so ``import straddles`` stays cheap for command-line use.
+``import straddles`` does not import numba; the kernel compiles (or loads its on-disk cache) on
+the first backtest.
 """
 
 from __future__ import annotations
@@ -18,19 +19,21 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+# The light stages are imported here (none of them imports numba); the rest on first use.
+from .amt import Amt, Asset, load_amt
+from .anchors import Overrides, load_overrides
+from .errors import AmtError, OverridesError, PriceStoreError, StraddlesError
+from .pipeline import Backtest, backtest, load_backtest
+from .prices import PriceStore, load_prices, write_prices
+from .straddle_table import build_straddles, expand
+
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    "load_amt": "amt", "Amt": "amt", "Asset": "amt",
-    "expand": "expand", "build_straddles": "expand",
-    "load_overrides": "anchors", "Overrides": "anchors",
-    "load_prices": "prices", "PriceStore": "prices", "write_prices": "prices",
-    "synthesize": "synth",
-    "backtest": "backtest", "Backtest": "backtest", "load_backtest": "backtest",
-    "portfolio": "portfolio", "stats": "stats",
-    "StraddlesError": "errors", "AmtError": "errors", "OverridesError": "errors", "PriceStoreError": "errors",
-}
-__all__ = sorted(_EXPORTS) + ["example_amt_path"]
+#: public names whose modules import numba or matplotlib, loaded on first use
+_LAZY = {"synthesize": "synth", "portfolio": "portfolio", "stats": "stats"}
+__all__ = sorted(["Amt", "Asset", "load_amt", "Overrides", "load_overrides", "Backtest", "backtest", "load_backtest",
+                  "AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "build_straddles", "expand",
+                  "PriceStore", "load_prices", "write_prices", "example_amt_path", *_LAZY])
 
 
 def example_amt_path() -> Path:
@@ -39,12 +42,10 @@ def example_amt_path() -> Path:
 
 
 def __getattr__(name: str):
-    module = _EXPORTS.get(name)
+    module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'straddles' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    return getattr(importlib.import_module(f".{module}", __name__), name)
 
 
 def __dir__():

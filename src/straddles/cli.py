@@ -65,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, required=True, help="output folder")
     sub.add_argument("--no-days", action="store_true", help="do not materialize or write the day table")
 
+    sub = command("explain", "Explain one straddle day by day: anchors, good days, entry, expiry, valuation.",
+                  _explain)
+    sub.add_argument("amt", type=Path, metavar="AMT", help="asset master table (YAML)")
+    sub.add_argument("--prices", required=True, help="price store (as for backtest)")
+    sub.add_argument("--overrides", type=Path, metavar="CSV", help="expiry overrides (default as for backtest)")
+    sub.add_argument("asset", metavar="ASSET", help="Underlying, e.g. 'CL Comdty'")
+    sub.add_argument("expiry_month", metavar="YYYY-MM", help="expiry month")
+    sub.add_argument("entry", type=int, metavar="N", help="schedule entry number (1-based)")
+
     sub = command("demo", "Synthesize prices for the bundled example AMT and backtest it.", _demo)
     sub.add_argument("--out", type=Path, default=Path("straddles-demo"), help="output folder (default ./straddles-demo)")
     return parser
@@ -83,12 +92,14 @@ def _amt_arguments(sub, years_required: bool, overrides: bool = True) -> None:
 
 
 def _console(stderr: bool = False):
+    """A rich console; when output is redirected, wide enough for the tables not to be cut."""
     from rich.console import Console
-    return Console(stderr=stderr)
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
 
 
 def _expand(args) -> int:
-    from .expand import build_straddles
+    from .straddle_table import build_straddles
     from .outputs import write_table
 
     start = time.perf_counter()
@@ -141,7 +152,7 @@ def _synth(args) -> int:
 
 
 def _backtest(args) -> int:
-    from .backtest import backtest
+    from .pipeline import backtest
 
     result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
                       days=not args.no_days, live_only=not args.all)
@@ -152,9 +163,17 @@ def _backtest(args) -> int:
     return 0
 
 
+def _explain(args) -> int:
+    from .explain import explain_straddle, render
+
+    explanation = explain_straddle(args.amt, args.prices, args.asset, args.expiry_month, args.entry, args.overrides)
+    render(explanation, _console())
+    return 0
+
+
 def _demo(args) -> int:
     from . import example_amt_path
-    from .backtest import backtest
+    from .pipeline import backtest
     from .prices import write_prices
     from .synth import synthesize
 

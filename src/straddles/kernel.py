@@ -23,7 +23,8 @@ from . import status as st
 from .anchors import NO_DAY
 from .dates import month_end
 from .legs import HEDGE, HEDGE1, HEDGE3, LEG_NAMES, NO_SERIES, VOL
-from .models import MODEL_ES, MODEL_NS, es_value, ns_value
+from .model_codes import MODEL_NS
+from .models import es_value, ns_value
 
 N_LEGS = len(LEG_NAMES)
 #: leg present in the straddle but absent from the price store (-1, NO_SERIES, means "no such leg")
@@ -270,7 +271,7 @@ def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, 
 
 
 def run_kernel(frame, store, days: bool = True) -> KernelResult:
-    """Value every straddle of a :class:`~straddles.expand.StraddleFrame` against a price store."""
+    """Value every straddle of a :class:`~straddles.straddle_table.StraddleFrame` against a price store."""
     n = len(frame)
     series_of = store.lookup([frame.catalog.pair(i)[0] for i in range(len(frame.catalog))],
                              [frame.catalog.pair(i)[1] for i in range(len(frame.catalog))])

@@ -19,9 +19,6 @@ _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 NAN = math.nan
 
-#: model codes used by the kernel (``Valuation.Model`` -> code); anything else is unsupported
-MODEL_UNSUPPORTED, MODEL_ES, MODEL_NS = 0, 1, 2
-MODEL_CODES = {"ES": MODEL_ES, "CDS_ES": MODEL_ES, "NS": MODEL_NS}
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -10,7 +10,7 @@ written out again here.
 Inputs
 ------
 ``row``
-    One row of the straddle table from :func:`straddles.expand.expand` as a dict
+    One row of the straddle table from :func:`straddles.expand` as a dict
     (``table.to_pylist()[i]``): ``straddle_id``, ``entry_month``/``expiry_month`` (``YYYY-MM``),
     ``ntrv`` (string after letter fixing; ``""`` = 0), ``entry_anchor``/``expiry_anchor``
     (``datetime.date`` or None), ``model`` (``Valuation.Model`` as written), ``status`` (None while

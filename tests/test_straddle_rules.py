@@ -1,4 +1,6 @@
-"""The pure-Python reference implementation (straddles.reference) against the SPEC.
+"""The per-straddle rules against the SPEC, for both implementations: every test taking the
+``run`` fixture runs once on the pure-Python reference (straddles.reference) and once on the
+compiled kernel (straddles.kernel, through tests/kernel_adapter.py).
 
 Covers SPEC-E10 (entry/expiry cases #1-#22), SPEC-E19 (worked P&L with gaps), SPEC-E20 (worked P&L
 with a rejected day), an NS straddle with SPEC-E18 numbers, status priority (SPEC 13.1), and the
@@ -14,6 +16,7 @@ import random
 import pyarrow as pa
 import pytest
 
+from kernel_adapter import kernel_value_straddle
 from straddles.reference import (DAY_COLUMNS, LEGS, RESULT_COLUMNS, price_lookup, reference_backtest,
                                  value_straddle)
 
@@ -113,15 +116,33 @@ def full_data(days, legs=ES_LEGS, missing=(), base=100.0) -> dict:
     return values
 
 
-def run(row, values):
-    return value_straddle(row, price_of(values))
+def long_table(values: dict[tuple[str, dt.date], float]) -> pa.Table:
+    """The {(leg, day): value} prices as a long store table (ticker = leg name, field "F")."""
+    keys = sorted(values)
+    return pa.table({"ticker": pa.array([leg for leg, _ in keys], pa.string()),
+                     "field": pa.array(["F"] * len(keys), pa.string()),
+                     "date": pa.array([day for _, day in keys], pa.date32()),
+                     "value": pa.array([values[k] for k in keys], pa.float64())})
+
+
+@pytest.fixture(params=["reference", "kernel"])
+def run(request):
+    """``run(row, prices) -> (result, day_rows)`` on one engine; ``prices`` is a {(leg, day): value}
+    dict or a long price table."""
+    def run_reference(row, prices):
+        return value_straddle(row, price_lookup(prices) if isinstance(prices, pa.Table) else price_of(prices))
+
+    def run_kernel(row, prices):
+        return kernel_value_straddle(row, prices if isinstance(prices, pa.Table) else long_table(prices))
+
+    return run_reference if request.param == "reference" else run_kernel
 
 
 # ------------------------------------------------------------------------------------------------
 # SPEC-E10: entry / expiry cases (all 2024)
 # ------------------------------------------------------------------------------------------------
 
-def test_spec_e10_01_entry_after_anchor_plus_offset():
+def test_spec_e10_01_entry_after_anchor_plus_offset(run):
     """E10 #1: BD3, ntrv 2, data Jan 1-6 -> entry 01-05 (anchor 01-03)."""
     row = make_row(1, 2, rule="BD3", ntrv=2)
     assert row["entry_anchor"] == d("01-03")
@@ -129,14 +150,14 @@ def test_spec_e10_01_entry_after_anchor_plus_offset():
     assert result["entry_date"] == d("01-05")
 
 
-def test_spec_e10_02_vol_missing_on_target():
+def test_spec_e10_02_vol_missing_on_target(run):
     """E10 #2: BD2, ntrv 1; Jan 1-4, vol missing Jan 3 -> entry 01-04."""
     row = make_row(1, 2, rule="BD2", ntrv=1)
     result, _ = run(row, full_data(days_between("01-01", "01-04"), missing={("vol", d("01-03"))}))
     assert result["entry_date"] == d("01-04")
 
 
-def test_spec_e10_03_every_hedge_leg_must_be_present():
+def test_spec_e10_03_every_hedge_leg_must_be_present(run):
     """E10 #3: BD2, 1; legs vol, hedge, hedge1; hedge1 missing Jan 3, hedge missing Jan 4 -> 01-05."""
     row = make_row(1, 2, rule="BD2", ntrv=1, legs=CDS_LEGS, model="CDS_ES")
     values = full_data(days_between("01-01", "01-05"), CDS_LEGS,
@@ -145,7 +166,7 @@ def test_spec_e10_03_every_hedge_leg_must_be_present():
     assert result["entry_date"] == d("01-05")
 
 
-def test_spec_e10_04_calc_legs_all_four_hedges_gate():
+def test_spec_e10_04_calc_legs_all_four_hedges_gate(run):
     """E10 #4: BD1, 1; calc legs; Jan 1-3; hedge2 missing Jan 2 -> entry 01-03."""
     row = make_row(1, 2, rule="BD1", ntrv=1, legs=CALC_LEGS, model="NS")
     values = full_data(days_between("01-01", "01-03"), CALC_LEGS, missing={("hedge2", d("01-02"))}, base=4.0)
@@ -153,14 +174,14 @@ def test_spec_e10_04_calc_legs_all_four_hedges_gate():
     assert result["entry_date"] == d("01-03")
 
 
-def test_spec_e10_05_anchor_day_not_good():
+def test_spec_e10_05_anchor_day_not_good(run):
     """E10 #5: BD1, 0; Jan 1-3, vol missing Jan 1 -> entry 01-02."""
     row = make_row(1, 2, rule="BD1", ntrv=0)
     result, _ = run(row, full_data(days_between("01-01", "01-03"), missing={("vol", d("01-01"))}))
     assert result["entry_date"] == d("01-02")
 
 
-def test_spec_e10_06_entry_and_expiry():
+def test_spec_e10_06_entry_and_expiry(run):
     """E10 #6: BD3, 0; Jan 2, 3; Feb 1, 2, 5 -> entry 01-03, expiry 02-05."""
     row = make_row(1, 2, rule="BD3", ntrv=0)
     days = [d("01-02"), d("01-03"), d("02-01"), d("02-02"), d("02-05")]
@@ -169,7 +190,7 @@ def test_spec_e10_06_entry_and_expiry():
     assert result["status"] == "valued"
 
 
-def test_spec_e10_07_expiry_on_a_sunday():
+def test_spec_e10_07_expiry_on_a_sunday(run):
     """E10 #7: BD2 expiry Feb; Feb 1-4, vol missing Feb 2, hedge missing Feb 3 (Sat) -> 02-04 (Sun)."""
     row = make_row(1, 2, rule="BD2")
     assert row["expiry_anchor"] == d("02-02")
@@ -179,14 +200,14 @@ def test_spec_e10_07_expiry_on_a_sunday():
     assert d("02-04").weekday() == 6
 
 
-def test_spec_e10_08_entry_and_expiry():
+def test_spec_e10_08_entry_and_expiry(run):
     """E10 #8: BD2, 1; Jan 1-3, Feb 1-2 -> entry 01-03, expiry 02-02."""
     row = make_row(1, 2, rule="BD2", ntrv=1)
     result, _ = run(row, full_data(days_between("01-01", "01-03") + days_between("02-01", "02-02")))
     assert (result["entry_date"], result["expiry_date"]) == (d("01-03"), d("02-02"))
 
 
-def test_spec_e10_09_expiry_never_before_anchor():
+def test_spec_e10_09_expiry_never_before_anchor(run):
     """E10 #9: BD1 expiry Feb; Jan 31, Feb 1-2; vol missing Feb 1 -> expiry 02-02."""
     row = make_row(1, 2, rule="BD1")
     values = full_data([d("01-31"), d("02-01"), d("02-02")], missing={("vol", d("02-01"))})
@@ -194,7 +215,7 @@ def test_spec_e10_09_expiry_never_before_anchor():
     assert result["expiry_date"] == d("02-02")
 
 
-def test_spec_e10_10_no_expiry():
+def test_spec_e10_10_no_expiry(run):
     """E10 #10: BD1, 1; Jan 1-2 only -> entry 01-02, no expiry (no_expiry); strike still reported."""
     row = make_row(1, 2, rule="BD1", ntrv=1)
     result, days = run(row, full_data(days_between("01-01", "01-02")))
@@ -205,7 +226,7 @@ def test_spec_e10_10_no_expiry():
     assert (result["n_days"], result["pnl_sum"], days) == (0, None, [])
 
 
-def test_spec_e10_11_target_on_saturday_without_data():
+def test_spec_e10_11_target_on_saturday_without_data(run):
     """E10 #11: R2, 2; May 8, 9, 10, 13 -> entry 05-13 (anchor 05-09, target 05-11)."""
     row = make_row(5, 6, rule="R2", ntrv=2)
     assert row["entry_anchor"] == d("05-09")
@@ -213,7 +234,7 @@ def test_spec_e10_11_target_on_saturday_without_data():
     assert result["entry_date"] == d("05-13")
 
 
-def test_spec_e10_12_no_anchor_is_kept():
+def test_spec_e10_12_no_anchor_is_kept(run):
     """E10 #12: W5 May -> Jun: June has 4 Wednesdays -> no_anchor (status set by expand, kept here)."""
     row = make_row(5, 6, rule="W5", status="no_anchor")
     assert row["expiry_anchor"] is None and row["entry_anchor"] == d("05-29")
@@ -225,21 +246,21 @@ def test_spec_e10_12_no_anchor_is_kept():
     assert (result["n_days"], result["pnl_sum"], days) == (0, None, [])
 
 
-def test_spec_e10_13_weekend_entry():
+def test_spec_e10_13_weekend_entry(run):
     """E10 #13: F3, 1; May 15-18 (18 = Sat), Jun 19-21 -> entry 05-18, expiry 06-21."""
     row = make_row(5, 6, rule="F3", ntrv=1)
     result, _ = run(row, full_data(days_between("05-15", "05-18") + days_between("06-19", "06-21")))
     assert (result["entry_date"], result["expiry_date"]) == (d("05-18"), d("06-21"))
 
 
-def test_spec_e10_14_saturday_with_data_is_good():
+def test_spec_e10_14_saturday_with_data_is_good(run):
     """E10 #14: F2, 1; May 9, 10, 11 (Sat), 13 -> entry 05-11."""
     row = make_row(5, 6, rule="F2", ntrv=1)
     result, _ = run(row, full_data([d("05-09"), d("05-10"), d("05-11"), d("05-13")]))
     assert result["entry_date"] == d("05-11")
 
 
-def test_spec_e10_15_no_spill_into_july():
+def test_spec_e10_15_no_spill_into_july(run):
     """E10 #15: F3, 0; Jun 21, 24, 28 with vol missing; Jul 1 good; no May data -> no entry, no
     expiry, no_prices."""
     row = make_row(5, 6, rule="F3", ntrv=0)
@@ -252,14 +273,14 @@ def test_spec_e10_15_no_spill_into_july():
     assert (result["strike"], result["n_days"], result["pnl_sum"], days) == (None, 0, None, [])
 
 
-def test_spec_e10_16_override_anchor():
+def test_spec_e10_16_override_anchor(run):
     """E10 #16: OVERRIDE, 0; CSV 2024-01-15, 2024-02-20; Jan 14-16 -> entry 01-15."""
     row = make_row(1, 2, ntrv=0, entry_anchor=d("01-15"), expiry_anchor=d("02-20"))
     result, _ = run(row, full_data(days_between("01-14", "01-16")))
     assert result["entry_date"] == d("01-15")
 
 
-def test_spec_e10_17_override_with_offset():
+def test_spec_e10_17_override_with_offset(run):
     """E10 #17: OVERRIDE, 2; CSV 2024-01-15; Jan 15-18 -> entry 01-17."""
     row = make_row(1, 2, ntrv=2, entry_anchor=d("01-15"), expiry_anchor=None, status="no_override")
     result, _ = run(row, full_data(days_between("01-15", "01-18")))
@@ -267,7 +288,7 @@ def test_spec_e10_17_override_with_offset():
     assert result["status"] == "no_override"   # no February row in this CSV
 
 
-def test_spec_e10_18_override_entry_and_expiry():
+def test_spec_e10_18_override_entry_and_expiry(run):
     """E10 #18: OVERRIDE, 0; CSV 2024-01-10, 2024-02-15; Jan 9-11, Feb 14-16 -> 01-10, 02-15."""
     row = make_row(1, 2, ntrv=0, entry_anchor=d("01-10"), expiry_anchor=d("02-15"))
     result, days = run(row, full_data(days_between("01-09", "01-11") + days_between("02-14", "02-16")))
@@ -276,7 +297,7 @@ def test_spec_e10_18_override_entry_and_expiry():
     assert len(days) == (d("02-15") - d("01-10")).days + 1
 
 
-def test_spec_e10_19_no_override_is_kept():
+def test_spec_e10_19_no_override_is_kept(run):
     """E10 #19: OVERRIDE; CSV has only asset OTHER -> no_override (anchors none, nothing reported)."""
     row = make_row(1, 2, entry_anchor=None, expiry_anchor=None, status="no_override")
     result, days = run(row, full_data(days_between("01-01", "02-29")))
@@ -285,7 +306,7 @@ def test_spec_e10_19_no_override_is_kept():
     assert days == []
 
 
-def test_spec_e10_20_target_past_month_end_falls_back():
+def test_spec_e10_20_target_past_month_end_falls_back(run):
     """E10 #20: F3, 20; Jan 29-31, Feb 1 -> entry 01-31 (target 02-08; Feb 1 never counts)."""
     row = make_row(1, 2, rule="F3", ntrv=20)
     assert row["entry_anchor"] + dt.timedelta(days=20) == d("02-08")
@@ -293,7 +314,7 @@ def test_spec_e10_20_target_past_month_end_falls_back():
     assert result["entry_date"] == d("01-31")
 
 
-def test_spec_e10_21_fallback_before_target():
+def test_spec_e10_21_fallback_before_target(run):
     """E10 #21: BD21, 0; Jan 2-26 only -> entry 01-26 (target 01-29, fallback earlier)."""
     row = make_row(1, 2, rule="BD21", ntrv=0)
     assert row["entry_anchor"] == d("01-29")
@@ -301,7 +322,7 @@ def test_spec_e10_21_fallback_before_target():
     assert result["entry_date"] == d("01-26")
 
 
-def test_spec_e10_22_no_entry_but_expiry_reported():
+def test_spec_e10_22_no_entry_but_expiry_reported(run):
     """E10 #22: BD1, 0; no January data; Feb 1-29 good -> no_entry, expiry 02-01 still reported."""
     row = make_row(1, 2, rule="BD1", ntrv=0)
     result, days = run(row, full_data(days_between("02-01", "02-29")))
@@ -338,7 +359,7 @@ amt:
 
 
 def test_spec_e10_12_and_19_through_expand(tmp_path):
-    from straddles.expand import expand
+    from straddles.straddle_table import expand
 
     (tmp_path / "amt.yml").write_text(TINY_AMT)
     (tmp_path / "overrides.csv").write_text("ticker,expiry\nOTHER,2024-01-15\nOTHER,2024-02-15\n")
@@ -407,7 +428,7 @@ E19_ROWS = [  # date, S, v, t, mv, delta, opnl, hpnl, pnl (None: not checked)
 ]
 
 
-def test_spec_e19_worked_pnl_with_gaps():
+def test_spec_e19_worked_pnl_with_gaps(run):
     row = make_row(2, 3, rule="F3", ntrv=0)
     assert (row["entry_anchor"], row["expiry_anchor"]) == (d("02-16"), d("03-15"))
     result, days = run(row, e19_data())
@@ -474,10 +495,10 @@ def e20_row(straddle_id: int = 0) -> dict:
     return row
 
 
-def test_spec_e20_worked_pnl_with_rejected_day():
+def test_spec_e20_worked_pnl_with_rejected_day(run):
     row = e20_row()
     assert (row["entry_anchor"], row["expiry_anchor"]) == (d("05-01"), d("06-03"))
-    result, days = value_straddle(row, price_lookup(e20_long_table()))
+    result, days = run(row, e20_long_table())
     assert result["status"] == "valued"
     assert (result["entry_date"], result["expiry_date"]) == (d("05-29"), d("06-04"))
     assert (result["strike"], result["strike_vol"]) == (100.0, 20.0)
@@ -540,7 +561,7 @@ def test_price_lookup_drops_non_finite_keeps_zero_and_negative():
 # NS (SPEC 11.3, SPEC-E18): k = 1/100, A = rolled hedge3
 # ------------------------------------------------------------------------------------------------
 
-def test_ns_straddle_spec_e18_numbers():
+def test_ns_straddle_spec_e18_numbers(run):
     """Calc legs, NS: X = hedge1 on entry (4.00); on 01-29 (t = 31, expiry 02-29) S = 4.10, vol 100,
     A = 8.5 rolled from hedge3 (missing that day) -> SPEC-E18 mv/delta; on 01-30 S = 4.05 ->
     hpnl = -2.28227919947114 * (-0.05) / 100 = 0.00114113959973557. hedge2/hedge4 only gate good days."""
@@ -578,7 +599,7 @@ def test_ns_straddle_spec_e18_numbers():
     assert jan29["hpnl"] == 0.0 and math.copysign(1.0, jan29["hpnl"]) == 1.0   # -(+0.0)*dS*k -> +0.0
 
 
-def test_ns_negative_rates_are_valid_and_zero_annuity_rejects():
+def test_ns_negative_rates_are_valid_and_zero_annuity_rejects(run):
     """SPEC 11.3: S, X <= 0 are allowed for NS; A = 0 rejects -> bad_entry when it is the entry day."""
     row = make_row(1, 2, rule="BD1", legs=CALC_LEGS, model="NS")
     data = full_data(days_between("01-01", "02-29"), CALC_LEGS, base=-0.25)
@@ -599,7 +620,7 @@ def test_ns_negative_rates_are_valid_and_zero_annuity_rejects():
 # bad values, missing legs, statuses (SPEC 9.3, 11, 12.1, 13.1)
 # ------------------------------------------------------------------------------------------------
 
-def test_zero_vol_on_entry_day_is_bad_entry():
+def test_zero_vol_on_entry_day_is_bad_entry(run):
     """SPEC 9.3 + 12.1: a 0 vol is present (the day is good, so it is the entry day) but the model
     rejects it -> bad_entry; dates and strike are still reported, nothing valued."""
     row = make_row(1, 2, rule="BD1")
@@ -611,7 +632,7 @@ def test_zero_vol_on_entry_day_is_bad_entry():
     assert days == []
 
 
-def test_negative_hedge_is_present_but_rejected_mid_life():
+def test_negative_hedge_is_present_but_rejected_mid_life(run):
     """A negative hedge is a present value (good day); the ES model rejects it -> null P&L, state bridged."""
     row = make_row(1, 2, rule="BD1")
     data = full_data(days_between("01-01", "02-29"))
@@ -628,7 +649,7 @@ def test_negative_hedge_is_present_but_rejected_mid_life():
     assert result["n_days"] == 32 and sum(r["pnl"] is None for r in days) == 1
 
 
-def test_no_prices_when_a_leg_never_has_a_value():
+def test_no_prices_when_a_leg_never_has_a_value(run):
     """SPEC 13.1 #6: the hedge leg has no value anywhere in the span -> no_prices (before no_entry)."""
     row = make_row(1, 2, rule="BD1")
     data = {k: v for k, v in full_data(days_between("01-01", "02-29")).items() if k[0] == "vol"}
@@ -636,7 +657,7 @@ def test_no_prices_when_a_leg_never_has_a_value():
     assert result["status"] == "no_prices"
 
 
-def test_prices_outside_the_span_do_not_count():
+def test_prices_outside_the_span_do_not_count(run):
     """SPEC 5: the span is 1st of entry month .. last day of expiry month; data elsewhere is ignored."""
     row = make_row(1, 2, rule="BD1")
     data = full_data(days_between("01-01", "01-31"))
@@ -645,7 +666,7 @@ def test_prices_outside_the_span_do_not_count():
     assert result["status"] == "no_expiry"
 
 
-def test_unsupported_model_keeps_status_but_reports_dates_and_strike():
+def test_unsupported_model_keeps_status_but_reports_dates_and_strike(run):
     """SPEC 11.1: unsupported_model straddles still report dates and strike; never valued."""
     row = make_row(1, 2, rule="BD1", model="BS", status="unsupported_model")
     result, days = run(row, full_data(days_between("01-01", "02-29")))
@@ -657,7 +678,7 @@ def test_unsupported_model_keeps_status_but_reports_dates_and_strike():
     assert run(row, {})[0]["status"] == "unsupported_model"
 
 
-def test_no_legs_and_unsupported_expiry():
+def test_no_legs_and_unsupported_expiry(run):
     row = make_row(1, 3, rule="BD1", legs=(), status="no_legs")
     result, days = run(row, {})
     assert (result["status"], result["entry_date"], result["strike"], days) == ("no_legs", None, None, [])
@@ -667,7 +688,7 @@ def test_no_legs_and_unsupported_expiry():
         ("unsupported_expiry", None, None, [])
 
 
-def test_no_override_with_entry_anchor_reports_entry_only():
+def test_no_override_with_entry_anchor_reports_entry_only(run):
     """DECISION (SPEC 6.4 'each reported when it exists'): an OVERRIDE straddle with a CSV row for its
     entry month but none for its expiry month reports entry date and strike, status no_override."""
     row = make_row(1, 2, entry_anchor=d("01-15"), expiry_anchor=None, status="no_override")
@@ -676,7 +697,7 @@ def test_no_override_with_entry_anchor_reports_entry_only():
                       "strike": 100.0, "strike_vol": 20.0, "n_days": 0, "pnl_sum": None}
 
 
-def test_weekend_rows_roll_every_leg_and_have_zero_hpnl():
+def test_weekend_rows_roll_every_leg_and_have_zero_hpnl(run):
     """SPEC 10.2/12.5: weekdays-only data; weekend rows carry Friday's values, hpnl +0.0, theta opnl."""
     row = make_row(1, 2, rule="BD1", legs=CDS_LEGS, model="CDS_ES")
     data = {}
@@ -701,7 +722,7 @@ def test_weekend_rows_roll_every_leg_and_have_zero_hpnl():
 # ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("seed", range(60))
-def test_random_straddles_satisfy_spec_12_invariants(seed):
+def test_random_straddles_satisfy_spec_12_invariants(seed, run):
     rng = random.Random(seed)
     legs = rng.choice([ES_LEGS, CDS_LEGS, CALC_LEGS])
     model = "NS" if legs == CALC_LEGS else rng.choice(["ES", "CDS_ES"])

@@ -23,7 +23,7 @@ from .columns import date_array
 from .dates import month_end, month_label, month_start
 from .errors import OverridesError, StraddlesError
 from .legs import LEG_NAMES, LegBuilder, SeriesCatalog
-from .models import MODEL_CODES, MODEL_UNSUPPORTED
+from .model_codes import MODEL_CODES, MODEL_UNSUPPORTED
 from .schedules import RULE_BD, RULE_OVERRIDE, RULE_UNSUPPORTED, RULE_WEEKDAY, ScheduleEntry
 
 

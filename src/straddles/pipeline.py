@@ -23,7 +23,7 @@ from . import status as st
 from .amt import Amt, load_amt
 from .columns import date_array, float_array, int32_array
 from .errors import StraddlesError
-from .expand import StraddleFrame, build_straddles
+from .straddle_table import StraddleFrame, build_straddles
 from .legs import LEG_NAMES
 from .outputs import parquet_writer, write_files
 

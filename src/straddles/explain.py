@@ -1,0 +1,168 @@
+"""Explain one straddle day by day: what a user opens when a number looks wrong.
+
+:func:`explain_straddle` runs the real pipeline (expand, legs, kernel) for the straddle's asset and
+expiry year, then lays out for that one straddle: its legs, the anchors and entry target, every
+day of its span with the legs that had a price, which days were good, the chosen entry and expiry
+with the rule that chose them, the strike, and the daily valuation table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from .amt import Amt, load_amt
+from .anchors import NO_DAY
+from .pipeline import days_table, straddle_table
+from .dates import day_label, month_end, parse_month
+from .errors import StraddlesError
+from .straddle_table import build_straddles
+from .kernel import run_kernel
+from .legs import LEG_NAMES
+
+
+@dataclass
+class Explanation:
+    """Everything :func:`render` prints about one straddle."""
+
+    straddle: dict
+    legs: list[tuple[str, str, str]]
+    calendar: pa.Table
+    entry_rule: str
+    expiry_rule: str
+    days: pa.Table
+
+
+def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schid: int, overrides=None) -> Explanation:
+    """The straddle of ``asset`` expiring in ``expiry_month`` (``YYYY-MM``) from schedule entry
+    ``schid`` (1-based), explained."""
+    from .prices import load_prices
+
+    if not isinstance(amt, Amt):
+        amt = load_amt(amt)
+    try:
+        month = parse_month(expiry_month)
+    except ValueError as exc:
+        raise StraddlesError(str(exc)) from None
+    frame = build_straddles(amt, month // 12, month // 12, pattern=f"^{re.escape(asset)}$", live_only=False,
+                            overrides=overrides)
+    if not frame.assets:
+        raise StraddlesError(f"{amt.path}: no asset with Underlying {asset!r}")
+    schids = np.array([entry.schid for _, entry in frame.templates])[frame.template]
+    rows = np.flatnonzero((frame.expiry_month == month) & (schids == schid))
+    if len(rows) == 0:
+        raise StraddlesError(f"{asset} has {len(frame.templates)} schedule entries; there is no entry {schid}")
+    i = int(rows[0])
+    store = load_prices(prices)
+    result = run_kernel(frame, store, days=True)
+    straddle = straddle_table(frame, result).slice(i, 1).to_pylist()[0]
+    days = days_table(result.days).filter(pa.compute.equal(pa.compute.field("straddle_id"), i))
+    legs = [(name, straddle[f"{name}_ticker"], straddle[f"{name}_field"])
+            for name in LEG_NAMES if straddle[f"{name}_ticker"] is not None]
+    span = np.arange(frame.span_start[i], frame.span_end[i] + 1, dtype=np.int32)
+    calendar = _calendar(store, legs, span)
+    target = (int(frame.entry_anchor[i]) + int(frame.entry_offset[i])) if frame.entry_anchor[i] != NO_DAY else None
+    return Explanation(straddle=straddle, legs=legs, calendar=calendar,
+                       entry_rule=_entry_rule(result.entry_date[i], target, month_end(frame.entry_month[i])),
+                       expiry_rule=_expiry_rule(result.expiry_date[i], frame.expiry_anchor[i]), days=days)
+
+
+def _calendar(store, legs, span: np.ndarray) -> pa.Table:
+    """Per span day: the value of each leg (null where the store has no row) and whether it is good."""
+    columns = {"date": pa.array(span).cast(pa.date32())}
+    good = np.ones(len(span), dtype=bool)
+    for name, ticker, field in legs:
+        dates, values = store.series(ticker, field)
+        position = np.clip(np.searchsorted(dates, span), 0, max(len(dates) - 1, 0))
+        present = (dates[position] == span) if len(dates) else np.zeros(len(span), dtype=bool)
+        good &= present
+        columns[name] = pa.array(np.where(present, values[position] if len(dates) else 0.0, np.nan),
+                                 mask=~present)
+    columns["good"] = pa.array(good)
+    return pa.table(columns)
+
+
+def _entry_rule(entry: int, target: int | None, entry_month_end: int) -> str:
+    if target is None:
+        return "no entry anchor, so no entry"
+    if entry == NO_DAY:
+        return f"target {day_label(target)}: no good day in the entry month (no_entry)"
+    if entry >= target:
+        return f"target {day_label(target)}: first good day on or after it"
+    if target > entry_month_end:
+        return f"target {day_label(target)} is past the entry month: last good day of the month"
+    return f"target {day_label(target)}: no good day from it to month end, so the month's last good day"
+
+
+def _expiry_rule(expiry: int, anchor: int) -> str:
+    if anchor == NO_DAY:
+        return "no expiry anchor, so no expiry"
+    if expiry == NO_DAY:
+        return f"anchor {day_label(anchor)}: no good day from it to the end of the expiry month (no_expiry)"
+    return f"anchor {day_label(anchor)}: first good day on or after it"
+
+
+def render(explanation: Explanation, console) -> None:
+    """Print an :class:`Explanation` with rich."""
+    from rich.table import Table
+
+    s = explanation.straddle
+    console.print(f"[bold]{s['asset']}[/] {s['straddle']}  (straddle_id {s['straddle_id']}, model {s['model']}, "
+                  f"weight {s['weight']:g})")
+    console.print(f"status: [bold]{s['status']}[/]")
+    legs = Table(title="legs")
+    for column in ("leg", "ticker", "field"):
+        legs.add_column(column)
+    for leg in explanation.legs:
+        legs.add_row(*(repr(x) if x == "" else x for x in leg))
+    console.print(legs)
+    console.print(f"entry anchor {_iso(s['entry_anchor'])}, entry {_iso(s['entry_date'])}: {explanation.entry_rule}")
+    console.print(f"expiry anchor {_iso(s['expiry_anchor'])}, expiry {_iso(s['expiry_date'])}: {explanation.expiry_rule}")
+    if s["strike"] is not None:
+        console.print(f"strike {s['strike']:.6g}, strike vol {s['strike_vol']:.6g}")
+
+    marks = {s["entry_anchor"]: "entry anchor", s["expiry_anchor"]: "expiry anchor",
+             s["entry_date"]: "ENTRY", s["expiry_date"]: "EXPIRY"}
+    calendar = Table(title="span: prices per leg (blank = no row), good days")
+    for column in ["date", "day"] + [leg for leg, _, _ in explanation.legs] + ["good", ""]:
+        calendar.add_column(column, justify="right" if column not in ("date", "day", "") else "left")
+    rows = explanation.calendar.to_pylist()
+    blank = [all(row[leg] is None for leg, _, _ in explanation.legs) and row["date"] not in marks for row in rows]
+    i = 0
+    while i < len(rows):
+        run = i
+        while run < len(rows) and blank[run]:
+            run += 1
+        if run - i >= 3:  # condense long stretches without any price
+            calendar.add_row(f"{rows[i]['date']} .. {rows[run - 1]['date']}", "", *[""] * len(explanation.legs),
+                             "[red]no[/]", f"{run - i} days without prices")
+            i = run
+            continue
+        row = rows[i]
+        cells = [_number(row[leg]) for leg, _, _ in explanation.legs]
+        calendar.add_row(row["date"].isoformat(), row["date"].strftime("%a"), *cells,
+                         "yes" if row["good"] else "[red]no[/]", marks.get(row["date"], ""))
+        i += 1
+    console.print(calendar)
+
+    if explanation.days.num_rows:
+        value = Table(title="daily valuation (rolled inputs; P&L per SPEC 12)")
+        names = ["date", "dte"] + [leg for leg, _, _ in explanation.legs] + ["mv", "delta", "opnl", "hpnl", "pnl"]
+        for column in names:
+            value.add_column(column, justify="right")
+        for row in explanation.days.to_pylist():
+            value.add_row(row["date"].isoformat(), str(row["dte"]), *(_number(row[c]) for c in names[2:]))
+        console.print(value)
+        console.print(f"n_days {s['n_days']}, pnl_sum {_number(s['pnl_sum'])}")
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{value:.6g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.4e}"
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value is not None else "none"
+
