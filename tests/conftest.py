@@ -41,3 +41,10 @@ def write_amt(directory: Path, text: str, overrides: str | None = None) -> Path:
     if overrides is not None:
         (directory / "overrides.csv").write_text(overrides)
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """Caches (parsed AMTs, price stores) go to a temporary folder, never to ~/.cache."""
+    import os
+    os.environ["STRADDLES_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))

@@ -175,3 +175,18 @@ def test_unreadable_files(tmp_path):
     bad.write_text("nothing: here\n")
     with pytest.raises(AmtError, match="field 'amt'"):
         load_amt(bad)
+
+
+def test_parse_cache_hit_gives_the_same_amt_and_edits_miss(tmp_path, monkeypatch):
+    monkeypatch.setenv("STRADDLES_CACHE_DIR", str(tmp_path / "cache"))
+    path = tiny_amt(tmp_path, {"name": "A"}, {"name": "B", "cap": 0})
+    first = load_amt(path)
+    cached = list((tmp_path / "cache" / "amt").glob("*.pickle"))
+    assert len(cached) == 1
+    again = load_amt(path)
+    assert [a.underlying for a in again.assets] == ["A", "B"] and again.assets == first.assets
+    path.write_text(path.read_text().replace("WeightCap: 0", "WeightCap: 2"))
+    assert load_amt(path).asset("B").live  # an edit is a cache miss
+    cached[0].write_bytes(b"garbage")  # a corrupt cache entry is ignored
+    path.write_text(path.read_text().replace("WeightCap: 2", "WeightCap: 0"))
+    assert not load_amt(path).asset("B").live

@@ -211,3 +211,36 @@ def test_real_amt_one_year_end_to_end(real_amt):
     assert counts["no_legs"] == 72
     assert counts["valued"] > 8_000
     assert result.asset_pnl["asset"].unique().to_pylist() and result.days is None
+
+
+def test_streamed_day_table_equals_the_materialized_one(example_amt_path, example_prices, example_run, tmp_path):
+    """backtest(out=...) streams days to Parquet chunk by chunk; the file holds the same table."""
+    streamed = straddles.backtest(example_amt_path, example_prices, 2023, 2024, out=tmp_path)
+    assert streamed.days is None and streamed.straddles.equals(example_run.straddles)
+    assert load_backtest(tmp_path).days.equals(example_run.days)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_day_sink_chunks_reassemble_the_day_table(example_amt_path, example_prices, example_run):
+    from straddles.kernel import run_kernel
+    from straddles.pipeline import days_table
+    from straddles.prices import PriceStore
+
+    frame = straddles.build_straddles(example_amt_path, 2023, 2024)
+    chunks = []
+    # a chunk's arrays are reused for the next chunk, so a sink that keeps them must copy
+    keep = lambda chunk: chunks.append(days_table({name: array.copy() for name, array in chunk.items()}))  # noqa
+    result = run_kernel(frame, PriceStore.from_arrow(example_prices), day_sink=keep, chunk_rows=1000)
+    assert len(chunks) == 2  # one expiry year per chunk: each year alone exceeds 1,000 rows
+    assert pa.concat_tables(chunks).equals(example_run.days)
+    assert result.days is None
+
+
+def test_failed_streamed_run_leaves_no_files(example_amt_path, example_prices, tmp_path, monkeypatch):
+    def broken(frame, result):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("straddles.pipeline.asset_pnl_table", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        straddles.backtest(example_amt_path, example_prices, 2023, 2024, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

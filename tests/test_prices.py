@@ -567,7 +567,7 @@ def test_cache_dir_from_environment(tmp_path, monkeypatch):
     pq.write_table(long_table(ROWS), path)
     monkeypatch.setenv("STRADDLES_CACHE_DIR", str(tmp_path / "env_cache"))
     store = load_prices(path)
-    assert store.cache_path.parent == tmp_path / "env_cache"
+    assert store.cache_path.parent == tmp_path / "env_cache" / "prices"
 
 
 def test_no_cache_for_in_memory_sources_or_when_disabled(tmp_path, cache_dir):

@@ -74,6 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("expiry_month", metavar="YYYY-MM", help="expiry month")
     sub.add_argument("entry", type=int, metavar="N", help="schedule entry number (1-based)")
 
+    sub = command("report", "Write a self-contained HTML report (charts, tables, summary.json) of a backtest folder.",
+                  _report)
+    sub.add_argument("dir", type=Path, metavar="DIR", help="backtest folder (as written by 'straddles backtest')")
+    sub.add_argument("--out", type=Path, metavar="HTML",
+                     help="report file (default DIR/report.html); charts and summary.json go to <name>_files/")
+
+    sub = command("bench", "Time a backtest stage by stage (two runs; the first compiles) against a NumPy floor.",
+                  _bench)
+    sub.add_argument("amt", type=Path, metavar="AMT", help="asset master table (YAML)")
+    sub.add_argument("--start", type=int, default=2001, metavar="YEAR", help="first expiry year (default 2001)")
+    sub.add_argument("--end", type=int, default=2026, metavar="YEAR", help="last expiry year (default 2026)")
+    source = sub.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prices", help="price store to read")
+    source.add_argument("--synth", action="store_true", help="generate synthetic prices first (not timed)")
+    sub.add_argument("--days", action="store_true", help="also materialize and write the day table")
+    sub.add_argument("--no-processes", action="store_true",
+                     help="skip timing 'straddles backtest' as fresh processes")
+    sub.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+
     sub = command("demo", "Synthesize prices for the bundled example AMT and backtest it.", _demo)
     sub.add_argument("--out", type=Path, default=Path("straddles-demo"), help="output folder (default ./straddles-demo)")
     return parser
@@ -155,10 +174,7 @@ def _backtest(args) -> int:
     from .pipeline import backtest
 
     result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
-                      days=not args.no_days, live_only=not args.all)
-    start = time.perf_counter()
-    result.write(args.out)
-    result.timings["write outputs"] = time.perf_counter() - start
+                      days=not args.no_days, live_only=not args.all, out=args.out)
     _print_summary(result, args.out)
     return 0
 
@@ -171,10 +187,55 @@ def _explain(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from .report import write_report
+
+    path = write_report(args.dir, args.out)
+    _console().print(f"wrote {path} (charts and summary.json in {path.with_name(path.stem + '_files')}/)")
+    return 0
+
+
+def _bench(args) -> int:
+    from rich.table import Table
+
+    from .bench import run_bench, write_json
+
+    console = _console()
+    with console.status("benchmarking (two runs, then fresh processes)"):
+        result = run_bench(args.amt, args.start, args.end, prices=args.prices, synth=args.synth, days=args.days,
+                           processes=not args.no_processes)
+    total = sum(result.stages.values())
+    table = Table(title=f"straddles bench: {result.amt}, expiries {args.start}-{args.end}, "
+                        f"{'day table written' if args.days else 'no day table'}")
+    table.add_column("stage (second run)")
+    table.add_column("seconds", justify="right")
+    table.add_column("share", justify="right")
+    for stage, seconds in result.stages.items():
+        table.add_row(stage, f"{seconds:.3f}", f"{seconds / total:.0%}")
+    table.add_row("[bold]total[/]", f"[bold]{total:.3f}[/]", "100%")
+    console.print(table)
+    console.print(f"{result.n_straddles:,} straddles, {result.n_straddle_days:,} straddle-days, "
+                  f"{result.n_valued_days:,} valued; {result.straddles_per_second:,.0f} straddles/s, "
+                  f"{result.straddle_days_per_second:,.0f} straddle-days/s")
+    console.print(f"first run (compile or load JIT cache, cold price store): {result.first_run_seconds:.3f} s; "
+                  f"price store cold {result.prices_cold_seconds:.3f} s, cached {result.prices_cached_seconds:.3f} s")
+    console.print(f"pricing floor (NumPy ES over {result.n_valued_days:,} days, inputs gathered): "
+                  f"{result.floor_seconds:.3f} s; kernel / floor = {result.kernel_over_floor:.2f}")
+    console.print(f"peak RSS of this bench process: {result.peak_rss_mb:,.0f} MB")
+    for name, run in result.processes.items():
+        console.print(f"process `straddles {name}`: {run['wall_seconds']:.2f} s wall, "
+                      f"peak RSS {run['peak_rss_mb']:,.0f} MB")
+    if args.json:
+        write_json(result, args.json)
+        console.print(f"wrote {args.json}")
+    return 0
+
+
 def _demo(args) -> int:
     from . import example_amt_path
     from .pipeline import backtest
     from .prices import write_prices
+    from .report import write_report
     from .synth import synthesize
 
     amt, console = example_amt_path(), _console()
@@ -185,11 +246,10 @@ def _demo(args) -> int:
         prices = synthesize(amt, start_year, end_year, seed=0, progress=advance)
     write_prices(prices, out / "prices.parquet")
     console.print(f"wrote {prices.num_rows:,} synthetic price rows to {out / 'prices.parquet'}")
-    result = backtest(amt, out / "prices.parquet", start_year, end_year)
-    start = time.perf_counter()
-    result.write(out)
-    result.timings["write outputs"] = time.perf_counter() - start
+    result = backtest(amt, out / "prices.parquet", start_year, end_year, out=out)
     _print_summary(result, out)
+    path = write_report(out)
+    console.print(f"report: {path}")
     return 0
 
 
@@ -205,7 +265,7 @@ def _print_summary(result, out: Path) -> None:
         stages.add_row(stage, f"{seconds:.3f}")
     stages.add_row("[bold]total[/]", f"[bold]{sum(result.timings.values()):.3f}[/]")
     console.print(stages)
-    n_days = result.days.num_rows if result.days is not None else int(result.straddles["n_days"].to_numpy().sum())
+    n_days = int(result.straddles["n_days"].to_numpy().sum())
     console.print(f"{result.straddles.num_rows:,} straddles, {n_days:,} valued straddle-days, "
                   f"{result.asset_pnl.num_rows:,} asset-days; results in {out}/")
 

@@ -6,10 +6,16 @@ plans the parallel work, calls the compiled loop and hands back NumPy arrays.
 
 Parallel plan. Work is split into units of (asset, expiry year). A unit owns its straddles' rows
 in every output and adds its P&L into its asset's row of the (asset x date) aggregation grid.
-Straddles expiring in year y span November y-1 to December y, so units two years apart never touch
-the same grid cell: all even-year units run in parallel, then all odd-year units. Inside a unit
-straddles run in ``straddle_id`` order, so every sum is taken in the same order for any thread
-count and the results are bit-for-bit reproducible.
+Expiry years run one after the other (a *phase* each) and the assets of a year run in parallel, so
+no two threads ever add into the same grid cell. Inside a unit straddles run in ``straddle_id``
+order, so every sum is taken in the same order for any thread count: results are bit-for-bit
+reproducible.
+
+Day rows. With days, a first pass (SELECT) decides how many day rows each straddle gets; a second
+pass writes them straight into preallocated columns. Because a year's straddles are a contiguous
+``straddle_id`` range, the second pass can also run a few years at a time into one reused buffer
+that a *day sink* consumes (e.g. appends to a Parquet file): the day table is then never held in
+memory whole. That matters: first-touching fresh memory costs more than computing the rows.
 """
 
 from __future__ import annotations
@@ -195,7 +201,7 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
             grid_hpnl[cell, column] += hpnl * w
             grid_count[cell, column] += 1
         if mode == VALUE_AND_WRITE:
-            r = day_start[i] + d - e
+            r = day_start[i] + d - e  # day_start is relative to the buffer's first row
             day_date[r] = ss + d
             day_dte[r] = x - d
             for leg in range(N_LEGS):
@@ -208,15 +214,16 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
     pnl_sum[i] = total
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _run(unit_rows, unit_bounds, phase_bounds, max_span,
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
          status, model, leg_series, span_start, span_end, entry_month_end, entry_anchor, expiry_anchor,
          entry_offset, weight, grid_row, grid_origin, offsets, dates, values,
          entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
          grid_pnl, grid_opnl, grid_hpnl, grid_count,
          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl):
-    """Run :func:`_process` over every straddle, unit by unit (see the module docstring)."""
-    for phase in range(len(phase_bounds) - 1):
+    """Run :func:`_process` over the straddles of phases [phase_lo, phase_hi), one phase after the
+    other, the units of a phase in parallel (see the module docstring)."""
+    for phase in range(phase_lo, phase_hi):
         for u in prange(phase_bounds[phase], phase_bounds[phase + 1]):
             buf = np.empty((N_LEGS, max_span))
             good = np.empty(max_span, dtype=np.bool_)
@@ -230,9 +237,14 @@ def _run(unit_rows, unit_bounds, phase_bounds, max_span,
                          day_hpnl, day_pnl)
 
 
+#: day rows per chunk when days stream to a sink: big enough for efficient Parquet row groups,
+#: small enough that the reused buffers (about 100 bytes a row) stay in memory once touched
+DAY_CHUNK_ROWS = 1 << 21
+
+
 @dataclass
 class KernelResult:
-    """Per-straddle outputs, the (asset x date) P&L grids and, when requested, the day rows.
+    """Per-straddle outputs, the (asset x date) P&L grids and, when materialized, the day rows.
 
     Days are int32 day numbers (NO_DAY = none); missing floats are NaN (nulls in Arrow outputs).
     """
@@ -253,28 +265,35 @@ class KernelResult:
 
 
 def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group rows into (asset, expiry year) units, even years first, then odd years.
+    """Group rows into (asset, expiry year) units, ordered by year, then asset.
 
-    Returns (rows ordered by unit, unit start offsets, phase start offsets into the units).
+    Returns (rows ordered by unit, unit start offsets into those rows, phase start offsets into
+    the units); a phase is one expiry year.
     """
-    n_years = int(expiry_year.max() - expiry_year.min() + 1) if len(asset) else 1
-    year = expiry_year - (expiry_year.min() if len(asset) else 0)
-    parity = year % 2
-    unit = (parity * (int(asset.max(initial=0)) + 1) + asset) * n_years + year
+    if len(asset) == 0:
+        return np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
+    year = (expiry_year - expiry_year.min()).astype(np.int64)
+    unit = year * (int(asset.max()) + 1) + asset
     rows = np.argsort(unit, kind="stable").astype(np.int64)
     sorted_units = unit[rows]
-    starts = np.flatnonzero(np.r_[True, sorted_units[1:] != sorted_units[:-1]]) if len(rows) else np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, sorted_units[1:] != sorted_units[:-1]])
     unit_bounds = np.r_[starts, len(rows)].astype(np.int64)
-    unit_parity = parity[rows[starts]] if len(rows) else np.zeros(0, np.int64)
-    phase_bounds = np.array([0, int(np.sum(unit_parity == 0)), len(starts)], dtype=np.int64)
-    return rows, unit_bounds, phase_bounds
+    unit_year = year[rows[starts]]
+    phase_bounds = np.r_[np.flatnonzero(np.r_[True, unit_year[1:] != unit_year[:-1]]), len(starts)]
+    return rows, unit_bounds, phase_bounds.astype(np.int64)
 
 
-def run_kernel(frame, store, days: bool = True) -> KernelResult:
-    """Value every straddle of a :class:`~straddles.straddle_table.StraddleFrame` against a price store."""
+def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int = DAY_CHUNK_ROWS) -> KernelResult:
+    """Value every straddle of a :class:`~straddles.straddle_table.StraddleFrame` against a price store.
+
+    ``days=True`` materializes the day rows in ``result.days``. A ``day_sink`` instead receives
+    them a few expiry years at a time, as a dict of NumPy columns (``straddle_id``, ``date``,
+    ``dte``, ``legs``, ``mv``, ``delta``, ``opnl``, ``hpnl``, ``pnl``) that is only valid during
+    the call; ``result.days`` is then None.
+    """
     n = len(frame)
-    series_of = store.lookup([frame.catalog.pair(i)[0] for i in range(len(frame.catalog))],
-                             [frame.catalog.pair(i)[1] for i in range(len(frame.catalog))])
+    pairs = [frame.catalog.pair(i) for i in range(len(frame.catalog))]
+    series_of = store.lookup([t for t, _ in pairs], [f for _, f in pairs])
     series_of = np.where(np.asarray(series_of) < 0, ABSENT_SERIES, series_of).astype(np.int32)
     legs = frame.legs
     leg_series = np.where(legs < 0, NO_SERIES, series_of[np.maximum(legs, 0)] if len(series_of) else NO_SERIES)
@@ -283,38 +302,73 @@ def run_kernel(frame, store, days: bool = True) -> KernelResult:
     entry_month_end = month_end(frame.entry_month)
     grid_origin = int(span_start.min()) if n else 0
     grid_days = int(span_end.max()) - grid_origin + 1 if n else 0
-    n_assets = len(frame.assets)
     rows, unit_bounds, phase_bounds = plan_units(frame.asset, frame.expiry_month // 12)
+    n_phases = len(phase_bounds) - 1
     max_span = int((span_end - span_start).max()) + 1 if n else 1
 
-    def run(mode, day_start, day_arrays):
-        status = frame.status.copy()
-        out = dict(
-            entry_date=np.full(n, NO_DAY, np.int32), expiry_date=np.full(n, NO_DAY, np.int32),
-            strike=np.full(n, np.nan), strike_vol=np.full(n, np.nan),
-            n_days=np.zeros(n, np.int32), pnl_sum=np.full(n, np.nan),
-        )
-        grids = [np.zeros((n_assets, grid_days) if mode != SELECT else (0, 0)) for _ in range(3)]
-        grids.append(np.zeros((n_assets, grid_days) if mode != SELECT else (0, 0), np.int32))
-        _run(rows, unit_bounds, phase_bounds, max_span, status, frame.model, leg_series, span_start, span_end,
-             entry_month_end, frame.entry_anchor, frame.expiry_anchor, frame.entry_offset, frame.weight,
-             frame.asset, grid_origin, store.offsets, store.dates, store.values,
-             out["entry_date"], out["expiry_date"], out["strike"], out["strike_vol"], out["n_days"],
-             out["pnl_sum"], *grids, mode, day_start, *day_arrays.values())
-        return KernelResult(status=status, grid_origin=grid_origin, grid_pnl=grids[0], grid_opnl=grids[1],
-                            grid_hpnl=grids[2], grid_count=grids[3],
-                            days=day_arrays if mode == VALUE_AND_WRITE else None, **out)
+    def new_outputs(with_grids: bool):
+        shape = (len(frame.assets), grid_days) if with_grids else (0, 0)
+        return dict(status=frame.status.copy(),
+                    entry_date=np.full(n, NO_DAY, np.int32), expiry_date=np.full(n, NO_DAY, np.int32),
+                    strike=np.full(n, np.nan), strike_vol=np.full(n, np.nan),
+                    n_days=np.zeros(n, np.int32), pnl_sum=np.full(n, np.nan),
+                    grid_pnl=np.zeros(shape), grid_opnl=np.zeros(shape), grid_hpnl=np.zeros(shape),
+                    grid_count=np.zeros(shape, np.int32))
 
-    if not days:
-        return run(VALUE, np.zeros(n + 1, np.int64), _day_arrays(0))
-    # two passes: the first decides how many day rows each straddle gets, the second writes them
-    n_days = run(SELECT, np.zeros(n + 1, np.int64), _day_arrays(0)).n_days
+    def call(out, mode, first_phase, end_phase, day_start, day_arrays):
+        _run(rows, unit_bounds, phase_bounds, first_phase, end_phase, max_span, out["status"], frame.model,
+             leg_series, span_start, span_end, entry_month_end, frame.entry_anchor, frame.expiry_anchor,
+             frame.entry_offset, frame.weight, frame.asset, grid_origin, store.offsets, store.dates,
+             store.values, out["entry_date"], out["expiry_date"], out["strike"], out["strike_vol"],
+             out["n_days"], out["pnl_sum"], out["grid_pnl"], out["grid_opnl"], out["grid_hpnl"],
+             out["grid_count"], mode, day_start, day_arrays["date"], day_arrays["dte"], day_arrays["legs"],
+             day_arrays["mv"], day_arrays["delta"], day_arrays["opnl"], day_arrays["hpnl"], day_arrays["pnl"])
+
+    out = new_outputs(with_grids=True)
+    if not days and day_sink is None:
+        call(out, VALUE, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0))
+        return KernelResult(grid_origin=grid_origin, days=None, **out)
+
+    selected = new_outputs(with_grids=False)
+    call(selected, SELECT, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0))
     day_start = np.zeros(n + 1, np.int64)
-    np.cumsum(n_days, out=day_start[1:])
-    days_out = _day_arrays(int(day_start[-1]))
-    result = run(VALUE_AND_WRITE, day_start, days_out)
-    result.days["straddle_id"] = np.repeat(np.arange(n, dtype=np.int64), n_days)
-    return result
+    np.cumsum(selected["n_days"], out=day_start[1:])
+    # a phase is one expiry year, and a year's straddles are a contiguous straddle_id range
+    phase_ids = np.r_[np.searchsorted(frame.expiry_month // 12, frame.expiry_month[rows[unit_bounds[
+        phase_bounds[:-1]]]] // 12), n] if n else np.zeros(1, np.int64)
+    chunks = _chunks(day_start[phase_ids], chunk_rows if day_sink is not None else None)
+    buffers = _day_arrays(max(day_start[phase_ids[hi]] - day_start[phase_ids[lo]] for lo, hi in chunks)
+                          if chunks else 0)
+    materialized = None
+    for lo, hi in chunks:
+        first_id, end_id = phase_ids[lo], phase_ids[hi]
+        base = day_start[first_id]
+        call(out, VALUE_AND_WRITE, lo, hi, day_start - base, buffers)
+        size = int(day_start[end_id] - base)
+        chunk = {name: array[..., :size] for name, array in buffers.items()}
+        chunk["straddle_id"] = np.repeat(np.arange(first_id, end_id, dtype=np.int64), out["n_days"][first_id:end_id])
+        if day_sink is not None:
+            day_sink(chunk)
+        else:
+            materialized = chunk
+    return KernelResult(grid_origin=grid_origin, days=materialized if days and day_sink is None else None, **out)
+
+
+def _chunks(phase_day_start: np.ndarray, chunk_rows: int | None) -> list[tuple[int, int]]:
+    """Group consecutive phases into chunks of at most ``chunk_rows`` day rows (at least one phase
+    each); a single chunk when ``chunk_rows`` is None."""
+    n_phases = len(phase_day_start) - 1
+    if n_phases <= 0:
+        return []
+    if chunk_rows is None:
+        return [(0, n_phases)]
+    chunks, lo = [], 0
+    for hi in range(1, n_phases + 1):
+        if hi < n_phases and phase_day_start[hi + 1] - phase_day_start[lo] > chunk_rows:
+            chunks.append((lo, hi))
+            lo = hi
+    chunks.append((lo, n_phases))
+    return chunks
 
 
 def _day_arrays(n_rows: int) -> dict[str, np.ndarray]:

@@ -85,6 +85,13 @@ def has_far_vol(vol: dict) -> bool:
     return not (far is None or str(far).strip() in ("", "NONE") or far == vol.get("Near"))
 
 
+def has_legs(asset: Asset, ntrc: str) -> bool:
+    """False for F straddles without a usable far vol: LME vols, absent or repeated Far (SPEC 8.5)."""
+    if ntrc == "N":
+        return True
+    return asset.vol_source != "BBG_LMEVOL" and has_far_vol(asset.vol)
+
+
 class LegBuilder:
     """Builds the leg ids of one asset for one entry code over the run's expiry months."""
 
@@ -96,21 +103,17 @@ class LegBuilder:
     def legs(self, asset: Asset, ntrc: str) -> np.ndarray | None:
         """``int32[len(LEG_NAMES), n_months]`` series ids (NO_SERIES where the asset has no such
         leg), or None when the straddles have no legs at all (F without a far vol, SPEC 8.5)."""
-        result = np.full((len(LEG_NAMES), len(self.months)), NO_SERIES, dtype=np.int32)
-        vol = self._vol(asset, ntrc)
-        if vol is None:
+        if not has_legs(asset, ntrc):
             return None
-        result[VOL] = vol
+        result = np.full((len(LEG_NAMES), len(self.months)), NO_SERIES, dtype=np.int32)
+        result[VOL] = self._vol(asset, ntrc)
         self._hedges(asset, result)
         return result
 
-    def _vol(self, asset: Asset, ntrc: str) -> np.ndarray | int | None:
+    def _vol(self, asset: Asset, ntrc: str) -> np.ndarray | int:
         spec, source = asset.vol, asset.vol_source
         if source == "BBG_LMEVOL":
-            return None if ntrc == "F" else self._per_month(lambda y, m: (
-                futures_ticker(asset.hedge, y, m, qualifier="R"), PX_LAST))
-        if ntrc == "F" and not has_far_vol(spec):
-            return None
+            return self._per_month(lambda y, m: (futures_ticker(asset.hedge, y, m, qualifier="R"), PX_LAST))
         name = str(spec["Near" if ntrc == "N" else "Far"])
         if source == "CV":
             return self.catalog.id(name, CV_FIELD)

@@ -11,7 +11,7 @@ outputs), times each one, and returns a :class:`Backtest` with three tables:
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,12 +20,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import status as st
+from .aggregation import aggregate
 from .amt import Amt, load_amt
 from .columns import date_array, float_array, int32_array
 from .errors import StraddlesError
 from .straddle_table import StraddleFrame, build_straddles
 from .legs import LEG_NAMES
-from .outputs import parquet_writer, write_files
+from .outputs import atomic_path, parquet_options, parquet_writer, write_files
 
 #: output file names inside a backtest folder
 STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE = (
@@ -40,18 +41,27 @@ TOTAL_KEYS = ("class", "group", "portfolio")
 
 
 class StageTimer:
-    """Wall-clock seconds per named pipeline stage, in the order the stages ran."""
+    """Wall-clock seconds per named pipeline stage, in the order the stages first ran.
+
+    Stages may nest (writing day rows happens inside the kernel stage): a stage's time excludes
+    the time of stages nested in it, so the stage times add up to the wall time.
+    """
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
+        self._nested: list[float] = []
 
     @contextmanager
     def __call__(self, stage: str):
         start = time.perf_counter()
+        self._nested.append(0.0)
         try:
             yield
         finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed - self._nested.pop()
+            if self._nested:
+                self._nested[-1] += elapsed
 
 
 @dataclass
@@ -70,8 +80,11 @@ class Backtest:
 
     def totals(self, by: str = "portfolio") -> pa.Table:
         """Plain sums of per-asset daily P&L by ``class``, ``group`` or over the ``portfolio``
-        (SPEC 13.3): columns ``<by>`` (not for portfolio), ``date, pnl, opnl, hpnl, n_assets``."""
-        return totals(self.asset_pnl, self.assets, by)
+        (SPEC 13.3): columns ``<by>`` (not for portfolio), ``date, pnl, opnl, hpnl, n_assets``.
+        :func:`straddles.portfolio` adds sizing and the long/short split."""
+        if by not in TOTAL_KEYS:
+            raise ValueError(f"totals: by must be one of {', '.join(TOTAL_KEYS)}, got {by!r}")
+        return aggregate(self.asset_pnl, self.assets, by).drop_columns(["pnl_long", "pnl_short"])
 
     def status_counts(self) -> dict[str, int]:
         """Number of straddles per status, in SPEC priority order."""
@@ -97,13 +110,17 @@ class Backtest:
                             table["straddle_id"].to_numpy()))
         return table.take(order)
 
-    def write(self, directory: str | Path) -> list[Path]:
-        """Write the tables as Parquet files into ``directory``, all or nothing."""
-        directory = Path(directory)
+    def tables(self) -> dict[str, pa.Table]:
+        """The output tables by file name (the day table only when it is held)."""
         tables = {STRADDLES_FILE: self.straddles, ASSET_PNL_FILE: self.asset_pnl, ASSETS_FILE: self.assets}
         if self.days is not None:
             tables[DAYS_FILE] = self.days
-        written = write_files({directory / name: parquet_writer(table) for name, table in tables.items()})
+        return tables
+
+    def write(self, directory: str | Path) -> list[Path]:
+        """Write the tables as Parquet files into ``directory``, all or nothing."""
+        directory = Path(directory)
+        written = write_files({directory / name: parquet_writer(table) for name, table in self.tables().items()})
         if self.days is None:  # a day table left by an earlier run would not match these results
             (directory / DAYS_FILE).unlink(missing_ok=True)
         return written
@@ -123,29 +140,88 @@ def load_backtest(directory: str | Path) -> Backtest:
 
 
 def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, pattern: str = ".",
-             overrides=None, days: bool = True, live_only: bool = True) -> Backtest:
+             overrides=None, days: bool = True, live_only: bool = True, out: str | Path | None = None) -> Backtest:
     """Backtest every straddle the AMT implies for expiries in ``start_year``..``end_year``.
 
     ``prices`` is anything :func:`straddles.load_prices` accepts (a path, a table, a DataFrame, a
-    PriceStore). With ``days=False`` the day table is not materialized; the straddle and
-    asset tables still are, so memory stays small on the full universe.
+    PriceStore). With ``days=False`` the day table is not built; the straddle and asset tables
+    still are, so memory stays small on the full universe.
+
+    With ``out`` the results are also written into that folder, all files or none (see
+    :meth:`Backtest.write`), and the day table is streamed to ``days.parquet`` a few expiry years
+    at a time instead of being held in memory: the returned Backtest then has ``days=None``
+    (read it back with :func:`load_backtest`).
 
     >>> result = backtest("amt.yml", "prices.parquet", 2020, 2024)       # doctest: +SKIP
     >>> result.status_counts()["valued"], result.totals("class").num_rows  # doctest: +SKIP
     """
     from .prices import load_prices
-    from .kernel import run_kernel
 
     timer = StageTimer()
     with timer("load AMT"):
         if not isinstance(amt, Amt):
             amt = load_amt(amt)
-    with timer("expand straddles"):
-        frame = build_straddles(amt, start_year, end_year, pattern, live_only, overrides)
-    with timer("load prices"):
+    with timer("load price store"):
         store = load_prices(prices)
+    if out is None:
+        frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days, timer)
+        return assemble(frame, result, days, timer)
+
+    directory = Path(out)
+    with ExitStack() as files:  # every file is renamed into place only if the whole run succeeds
+        day_writer = _DayWriter(files.enter_context(atomic_path(directory / DAYS_FILE)), timer) if days else None
+        frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
+                                   timer=timer, day_sink=day_writer)
+        if day_writer is not None:
+            day_writer.close()
+        backtest_ = assemble(frame, result, False, timer)
+        with timer("write outputs"):
+            for name, table in backtest_.tables().items():
+                parquet_writer(table)(files.enter_context(atomic_path(directory / name)))
+    if not days:
+        (directory / DAYS_FILE).unlink(missing_ok=True)  # a day table left by an earlier run
+    return backtest_
+
+
+class _DayWriter:
+    """A kernel day sink appending each chunk of day rows to a Parquet file as row groups."""
+
+    def __init__(self, path: Path, timer: StageTimer):
+        self.path, self.timer, self.writer = path, timer, None
+
+    def __call__(self, chunk: dict) -> None:
+        with self.timer("write outputs"):
+            table = days_table(chunk)
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.path, table.schema, **parquet_options(table.schema))
+            self.writer.write_table(table, row_group_size=table.num_rows)
+
+    def close(self) -> None:
+        with self.timer("write outputs"):
+            if self.writer is None:  # no valued straddle: an empty table with the right schema
+                self.writer = pq.ParquetWriter(self.path, DAYS_SCHEMA, **parquet_options(DAYS_SCHEMA))
+            self.writer.close()
+
+
+def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
+               overrides=None, days: bool = True, timer: StageTimer | None = None, day_sink=None):
+    """The compute stages: expand the straddles, resolve their legs, run the kernel.
+
+    Returns the :class:`StraddleFrame` and the kernel's :class:`~straddles.kernel.KernelResult`;
+    ``day_sink`` streams the day rows (see :func:`~straddles.kernel.run_kernel`).
+    """
+    from .kernel import run_kernel
+
+    timer = timer or StageTimer()
+    frame = build_straddles(amt, start_year, end_year, pattern, live_only, overrides, timer=timer)
     with timer("kernel"):
-        result = run_kernel(frame, store, days=days)
+        result = run_kernel(frame, store, days=days, day_sink=day_sink)
+    return frame, result
+
+
+def assemble(frame: StraddleFrame, result, days: bool, timer: StageTimer | None = None) -> Backtest:
+    """The Arrow outputs of a kernel run: aggregation, then the straddle, day and asset tables."""
+    timer = timer or StageTimer()
     with timer("aggregation"):
         asset_pnl = asset_pnl_table(frame, result)
     with timer("build tables"):
@@ -173,6 +249,10 @@ def straddle_table(frame: StraddleFrame, result) -> pa.Table:
     return pa.table(columns)
 
 
+DAYS_SCHEMA = pa.schema([("straddle_id", pa.int64()), ("date", pa.date32()), ("dte", pa.int32())]
+                        + [(name, pa.float64()) for name in (*LEG_NAMES, "mv", "delta", "opnl", "hpnl", "pnl")])
+
+
 def days_table(days: dict[str, np.ndarray]) -> pa.Table:
     """The SPEC 13.2 day table from the kernel's day arrays (NaN -> null, zero-copy data)."""
     columns = {
@@ -184,7 +264,7 @@ def days_table(days: dict[str, np.ndarray]) -> pa.Table:
         columns[name] = float_array(days["legs"][slot])
     for name in ("mv", "delta", "opnl", "hpnl", "pnl"):
         columns[name] = float_array(days[name])
-    return pa.table(columns)
+    return pa.table(columns, schema=DAYS_SCHEMA)
 
 
 def asset_pnl_table(frame: StraddleFrame, result) -> pa.Table:
@@ -214,36 +294,6 @@ def assets_table(frame: StraddleFrame) -> pa.Table:
         "model": pa.array([a.model for a in assets], pa.string()),
         "schedule": pa.array([a.schedule for a in assets], pa.string()),
     })
-
-
-def totals(asset_pnl: pa.Table, assets: pa.Table, by: str) -> pa.Table:
-    """Sum per-asset daily P&L by an asset attribute (``class``/``group``) or over all assets."""
-    if by not in TOTAL_KEYS:
-        raise ValueError(f"totals: by must be one of {', '.join(TOTAL_KEYS)}, got {by!r}")
-    asset_names = asset_pnl["asset"].cast(pa.string()).to_numpy(zero_copy_only=False)
-    dates = asset_pnl["date"].cast(pa.int32()).to_numpy()
-    if by == "portfolio":
-        keys = np.zeros(len(dates), dtype=np.int64)
-        key_names = None
-    else:
-        lookup = dict(zip(assets["asset"].to_pylist(), assets[by].to_pylist()))
-        key_names, keys = np.unique(np.array([lookup[a] for a in asset_names], dtype=object), return_inverse=True)
-    day0 = int(dates.min()) if len(dates) else 0
-    n_days = int(dates.max()) - day0 + 1 if len(dates) else 0
-    cell = keys * n_days + (dates - day0)
-    size = (int(keys.max()) + 1) * n_days if len(dates) else 0
-    count = np.bincount(cell, minlength=size)
-    sums = {name: np.bincount(cell, weights=asset_pnl[name].to_numpy(), minlength=size)
-            for name in ("pnl", "opnl", "hpnl")}
-    present = np.flatnonzero(count)
-    columns = {}
-    if key_names is not None:
-        columns[by] = pa.array(key_names[present // n_days].tolist(), pa.string())
-    columns["date"] = date_array(present % n_days + day0)
-    for name, values in sums.items():
-        columns[name] = pa.array(values[present])
-    columns["n_assets"] = pa.array(count[present].astype(np.int32))
-    return pa.table(columns)
 
 
 def _number_or_none(value) -> float | None:

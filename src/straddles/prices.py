@@ -39,14 +39,12 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as _dt
 import hashlib
 import json
 import os
 import time
-import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,7 +56,9 @@ import pyarrow.csv as pcsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from straddles.errors import PriceStoreError
+from .cache import cache_dir as default_cache_dir
+from .errors import PriceStoreError
+from .outputs import atomic_path
 
 __all__ = ["PriceStore", "load_prices", "write_prices", "REQUIRED_COLUMNS", "CACHE_LAYOUT_VERSION"]
 
@@ -291,7 +291,7 @@ def load_prices(
     or ``NaN`` is missing). Error messages give CSV rows as file line numbers (header = line 1).
 
     When ``cache`` is true and ``source`` is on disk, the validated store is written to an Arrow IPC
-    file in ``cache_dir`` (default: ``$STRADDLES_CACHE_DIR``, else ``~/.cache/straddles/prices``),
+    file in ``cache_dir`` (default: ``prices/`` in ``$STRADDLES_CACHE_DIR``, else in ``~/.cache/straddles``),
     keyed by the source's absolute path, size and modification time (every file of a directory),
     the DuckDB table name and :data:`CACHE_LAYOUT_VERSION`. Later loads of the unchanged source
     memory-map that file: dates and values are zero-copy views, nothing is validated or sorted.
@@ -329,8 +329,7 @@ def write_prices(prices, path: str | os.PathLike) -> Path:
     if path.suffix.lower() not in _PARQUET_SUFFIXES:
         raise ValueError(f"write_prices writes Parquet; expected a .parquet or .pq path, got {path}")
     store = load_prices(prices, cache=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_target(path) as tmp:
+    with atomic_path(path, durable=True) as tmp:
         pq.write_table(store.to_arrow(), tmp, compression="zstd", use_dictionary=["ticker", "field"])
     return path
 
@@ -752,7 +751,7 @@ def _cache_file(location: _Location, cache_dir) -> Path:
     the cache (sizes and mtimes of the source files, the layout version).
     """
     if cache_dir is None:
-        cache_dir = os.environ.get("STRADDLES_CACHE_DIR") or Path.home() / ".cache" / "straddles" / "prices"
+        cache_dir = default_cache_dir("prices")
     absolute = str(location.path.resolve())
     try:
         stamps = [(str(f.resolve()), *_size_and_mtime(f)) for f in location.fingerprint_files()]
@@ -816,7 +815,7 @@ def _write_cache(store: PriceStore, path: Path) -> None:
     batch = pa.record_batch([pa.array(store.dates).cast(pa.date32()), pa.array(store.values)], schema=schema)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _atomic_target(path) as tmp:
+        with atomic_path(path, durable=True) as tmp:
             with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, schema) as writer:
                 writer.write_batch(batch)
     except OSError as exc:
@@ -835,24 +834,6 @@ def _write_cache(store: PriceStore, path: Path) -> None:
             continue
         if stale:
             _remove_quietly(tmp)
-
-
-@contextlib.contextmanager
-def _atomic_target(path: Path):
-    """Yield a temp path next to ``path``; on success it is flushed to disk and renamed onto ``path``.
-
-    Readers therefore see the old file or the complete new one, never a partial file, even after a
-    crash; on error the temp file is removed.
-    """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
 
 
 def _remove_quietly(path: Path) -> None:

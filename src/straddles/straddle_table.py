@@ -9,6 +9,7 @@ ones (``unsupported_expiry``, ``no_legs``, ``unsupported_model``, ``no_override`
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from .anchors import NO_DAY, Overrides, default_overrides_paths, load_overrides,
 from .columns import date_array
 from .dates import month_end, month_label, month_start
 from .errors import OverridesError, StraddlesError
-from .legs import LEG_NAMES, LegBuilder, SeriesCatalog
+from .legs import LEG_NAMES, NO_SERIES, LegBuilder, SeriesCatalog, has_legs
 from .model_codes import MODEL_CODES, MODEL_UNSUPPORTED
 from .schedules import RULE_BD, RULE_OVERRIDE, RULE_UNSUPPORTED, RULE_WEEKDAY, ScheduleEntry
 
@@ -158,8 +159,27 @@ def expand(amt: Amt | str | Path, start_year: int, end_year: int, pattern: str =
 
 
 def build_straddles(amt: Amt | str | Path, start_year: int, end_year: int, pattern: str = ".",
-                    live_only: bool = True, overrides: Overrides | str | Path | None = None) -> StraddleFrame:
-    """The straddle table as a :class:`StraddleFrame` (NumPy columns), for the kernels."""
+                    live_only: bool = True, overrides: Overrides | str | Path | None = None,
+                    timer=None) -> StraddleFrame:
+    """The straddle table as a :class:`StraddleFrame` (NumPy columns), for the kernels.
+
+    ``timer``, a :class:`~straddles.pipeline.StageTimer`, times the "expand straddles" and
+    "resolve legs" stages.
+    """
+    timer = timer or _no_timer
+    with timer("expand straddles"):
+        frame = _expand(amt, start_year, end_year, pattern, live_only, overrides)
+    with timer("resolve legs"):
+        frame.legs = _resolve_legs(frame)
+    return frame
+
+
+def _no_timer(stage: str):
+    return nullcontext()
+
+
+def _expand(amt, start_year: int, end_year: int, pattern: str, live_only: bool, overrides) -> StraddleFrame:
+    """Every straddle with its months, anchors and price-independent status; legs come later."""
     if not isinstance(amt, Amt):
         amt = load_amt(amt)
     if end_year < start_year:
@@ -171,33 +191,23 @@ def build_straddles(amt: Amt | str | Path, start_year: int, end_year: int, patte
     uses_override = any(entry.rule[0] == RULE_OVERRIDE for _, entry in templates)
     overrides = resolve_overrides(amt, overrides, required=uses_override)
 
-    catalog = SeriesCatalog()
-    builder = LegBuilder(catalog, months, amt.path)
-    legs_by_asset = {(index, entry.ntrc): None for index, entry in templates}
-    for index, ntrc in legs_by_asset:
-        legs_by_asset[index, ntrc] = builder.legs(assets[index], ntrc)
-
     grid = (n_months, n_templates)
     entry_anchor = np.empty(grid, dtype=np.int32)
     expiry_anchor = np.empty(grid, dtype=np.int32)
     status = np.zeros(grid, dtype=np.int8)
-    legs = np.full((len(LEG_NAMES),) + grid, -1, dtype=np.int32)
     anchor_cache: dict[tuple, np.ndarray] = {}
     for k, (index, entry) in enumerate(templates):
         asset = assets[index]
         entry_months = months - entry.months_before_expiry
         entry_anchor[:, k] = _anchors(entry, asset, entry_months, overrides, anchor_cache)
         expiry_anchor[:, k] = _anchors(entry, asset, months, overrides, anchor_cache)
-        asset_legs = legs_by_asset[index, entry.ntrc]
-        if asset_legs is not None:
-            legs[:, :, k] = asset_legs
-        status[:, k] = _early_status(entry, asset, asset_legs is None, entry_anchor[:, k], expiry_anchor[:, k])
+        status[:, k] = _early_status(entry, asset, entry_anchor[:, k], expiry_anchor[:, k])
 
     template_asset = np.array([index for index, _ in templates], dtype=np.int32)
     template_months_before = np.array([entry.months_before_expiry for _, entry in templates], dtype=np.int32)
     asset_model = np.array([MODEL_CODES.get(a.model, MODEL_UNSUPPORTED) for a in assets], dtype=np.int8)
     return StraddleFrame(
-        amt=amt, assets=assets, templates=templates, months=months, catalog=catalog, overrides=overrides,
+        amt=amt, assets=assets, templates=templates, months=months, catalog=SeriesCatalog(), overrides=overrides,
         asset=np.tile(template_asset, n_months),
         template=np.tile(np.arange(n_templates, dtype=np.int32), n_months),
         expiry_month=np.repeat(months, n_templates),
@@ -208,8 +218,22 @@ def build_straddles(amt: Amt | str | Path, start_year: int, end_year: int, patte
         model=np.tile(asset_model[template_asset], n_months),
         status=status.ravel(),
         weight=np.tile(np.array([e.weight for _, e in templates], dtype=np.float64), n_months),
-        legs=legs.reshape(len(LEG_NAMES), -1),
+        legs=np.full((len(LEG_NAMES), n_months * n_templates), NO_SERIES, dtype=np.int32),
     )
+
+
+def _resolve_legs(frame: StraddleFrame) -> np.ndarray:
+    """Leg series ids per straddle, ``int32[len(LEG_NAMES), n]``, filling ``frame.catalog`` (SPEC 8)."""
+    builder = LegBuilder(frame.catalog, frame.months, frame.amt.path)
+    by_asset_and_code = {(index, entry.ntrc): None for index, entry in frame.templates}
+    for index, ntrc in by_asset_and_code:
+        by_asset_and_code[index, ntrc] = builder.legs(frame.assets[index], ntrc)
+    legs = np.full((len(LEG_NAMES), len(frame.months), len(frame.templates)), NO_SERIES, dtype=np.int32)
+    for k, (index, entry) in enumerate(frame.templates):
+        asset_legs = by_asset_and_code[index, entry.ntrc]
+        if asset_legs is not None:
+            legs[:, :, k] = asset_legs
+    return legs.reshape(len(LEG_NAMES), -1)
 
 
 def _anchors(entry: ScheduleEntry, asset: Asset, months: np.ndarray, overrides: Overrides | None,
@@ -226,13 +250,13 @@ def _anchors(entry: ScheduleEntry, asset: Asset, months: np.ndarray, overrides: 
     return cache[key]
 
 
-def _early_status(entry: ScheduleEntry, asset: Asset, no_legs: bool, entry_anchor: np.ndarray,
+def _early_status(entry: ScheduleEntry, asset: Asset, entry_anchor: np.ndarray,
                   expiry_anchor: np.ndarray) -> np.ndarray:
     """The first price-independent status that applies, per month (SPEC 13.1 rows 1-5)."""
     kind = entry.rule[0]
     if kind == RULE_UNSUPPORTED:
         return np.full(entry_anchor.shape, st.UNSUPPORTED_EXPIRY, dtype=np.int8)
-    if no_legs:
+    if not has_legs(asset, entry.ntrc):
         return np.full(entry_anchor.shape, st.NO_LEGS, dtype=np.int8)
     if MODEL_CODES.get(asset.model, MODEL_UNSUPPORTED) == MODEL_UNSUPPORTED:
         return np.full(entry_anchor.shape, st.UNSUPPORTED_MODEL, dtype=np.int8)

@@ -1,0 +1,137 @@
+"""The HTML report: sections, files, offline use, errors, and a headless Chromium rendering."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pyarrow as pa
+import pytest
+
+import straddles
+from straddles.errors import StraddlesError
+from straddles.report import SECTIONS, SUMMARY_FILE, build_report, write_report
+from straddles.performance import stats
+from straddles.synth import synthesize
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES = ("cumulative_pnl.png", "drawdown.png", "annual_pnl.png", "contributors.png", "pnl_split.png",
+           "correlation.png", "vol_regimes.png", "status.png")
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory, example_amt_path):
+    folder = tmp_path_factory.mktemp("demo")
+    prices = synthesize(example_amt_path, 2023, 2024, seed=0)
+    straddles.backtest(example_amt_path, prices, 2023, 2024, days=False).write(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report_path(demo_folder):
+    return write_report(demo_folder)
+
+
+@pytest.fixture(scope="module")
+def page(report_path):
+    return report_path.read_text(encoding="utf-8")
+
+
+def test_default_location_and_files(demo_folder, report_path):
+    assert report_path == demo_folder / "report.html"
+    files = demo_folder / "report_files"
+    for name in FIGURES:
+        assert (files / name).read_bytes().startswith(PNG_MAGIC), name
+    assert not [p for p in demo_folder.rglob("*") if p.name.endswith(".tmp")]  # atomic writes left nothing
+
+
+def test_every_section_is_there(page):
+    for key, title in SECTIONS:
+        assert f'<section id="{key}"><h2>{title}</h2>' in page
+        assert f'href="#{key}"' in page
+    assert page.count("<img src=\"data:image/png;base64,") == len(FIGURES)
+    for text in ("Total P&amp;L", "Sharpe ratio", "Max drawdown", "Hit ratio", "VaR 95", "CVaR 99", "skew",
+                 "By asset class", "By group", "Top ", "Bottom ", "option P&amp;L", "hedge P&amp;L", "Q5 mean P&amp;L",
+                 "unsupported_model", "valued", "all years"):
+        assert text in page, text
+
+
+def test_numbers_in_the_page_match_the_statistics(demo_folder, page):
+    total = next(r for r in stats(straddles.load_backtest(demo_folder)).summary.to_pylist() if r["bucket"] == "total")
+    shown = f"{total['pnl'] * 100:,.2f}%".replace("-", "−")
+    assert f"<div class='value'>{shown}</div>" in page
+
+
+def test_self_contained(page):
+    assert "http://" not in page and "https://" not in page
+    assert not re.search(r"""(src|href)=["'](?!data:|#)""", page)  # only inline images and in-page links
+    assert "<script" not in page
+
+
+def test_summary_json(demo_folder, report_path):
+    summary = json.loads((demo_folder / "report_files" / SUMMARY_FILE).read_text())
+    backtest = straddles.load_backtest(demo_folder)
+    assert summary["status_counts"] == backtest.status_counts()
+    assert summary["n_straddles"] == backtest.straddles.num_rows
+    with_pnl = set(backtest.asset_pnl["asset"].cast(pa.string()).to_pylist())
+    classes = {c for a, c in zip(backtest.assets["asset"].to_pylist(), backtest.assets["class"].to_pylist()) if a in with_pnl}
+    assert set(summary["classes"]) == classes and len(classes) == 6
+    assert summary["total"]["bucket"] == "total" and isinstance(summary["total"]["sharpe"], float)
+    assert summary["annual"] and summary["top_contributors"] and summary["bottom_contributors"]
+    assert {r["bucket"] for r in summary["top_contributors"]}.isdisjoint(r["bucket"] for r in summary["bottom_contributors"])
+    assert set(summary["correlation"]) == set(summary["classes"])
+    assert summary["figures"] == sorted(FIGURES)
+    assert len(summary["vol_regimes"]) == 5 * len(summary["classes"])
+    text = (demo_folder / "report_files" / SUMMARY_FILE).read_text()
+    assert "NaN" not in text and "Infinity" not in text
+
+
+def test_custom_output_path(demo_folder, tmp_path):
+    out = write_report(str(demo_folder), tmp_path / "nested" / "mine.html")
+    assert out.is_file() and (tmp_path / "nested" / "mine_files" / SUMMARY_FILE).is_file()
+
+
+def test_a_backtest_object_needs_an_output_path(demo_folder, tmp_path):
+    backtest = straddles.load_backtest(demo_folder)
+    with pytest.raises(StraddlesError, match="give 'out'"):
+        write_report(backtest)
+    assert write_report(backtest, tmp_path / "r.html").is_file()
+
+
+def test_not_a_backtest_folder(tmp_path):
+    with pytest.raises(StraddlesError, match="not a backtest folder"):
+        write_report(tmp_path)
+    with pytest.raises(StraddlesError, match="no such directory"):
+        write_report(tmp_path / "missing")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_backtest_without_valued_straddles(demo_folder):
+    backtest = straddles.load_backtest(demo_folder)
+    backtest.asset_pnl = backtest.asset_pnl.slice(0, 0)
+    status = pa.array(["no_prices"] * backtest.straddles.num_rows).dictionary_encode()
+    backtest.straddles = backtest.straddles.set_column(backtest.straddles.column_names.index("status"), "status", status)
+    backtest.straddles = backtest.straddles.set_column(backtest.straddles.column_names.index("pnl_sum"), "pnl_sum",
+                                                       pa.nulls(backtest.straddles.num_rows, pa.float64()))
+    report = build_report(backtest, "empty")
+    for key, _ in SECTIONS:
+        assert f'<section id="{key}">' in report.html
+    assert "No straddle was valued" in report.html
+    assert report.summary["total"] is None and report.summary["status_counts"] == {"no_prices": backtest.straddles.num_rows}
+    assert set(report.figures) == {"status.png"}
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed")
+def test_renders_in_headless_chromium(report_path, tmp_path):
+    screenshot = tmp_path / "report.png"
+    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={screenshot}", "--window-size=1280,4000",
+               report_path.resolve().as_uri()]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    data = screenshot.read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 100_000
