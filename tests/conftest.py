@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import straddles
+
+# No timing in asserts: hypothesis' per-example deadline would fail whenever a numba function
+# compiles on first use (a clean clone has no JIT cache).
+settings.register_profile("straddles", deadline=None)
+settings.load_profile("straddles")
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
