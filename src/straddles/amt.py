@@ -97,6 +97,7 @@ class Amt:
     schedules: Mapping[str, list]
     backtest: Mapping[str, Any]
     duplicate_underlyings: frozenset[str] = frozenset()
+    _entries: dict = field(default_factory=dict, compare=False, repr=False)
 
     def asset(self, underlying: str) -> Asset:
         """The asset whose ``Underlying`` is exactly ``underlying``."""
@@ -130,9 +131,12 @@ class Amt:
         return chosen
 
     def entries(self, asset: Asset) -> list[ScheduleEntry]:
-        """The asset's schedule entries with letters fixed (SPEC section 3)."""
-        return parse_schedule(self.schedules[asset.schedule], asset.underlying,
-                              lambda problem, index: self._schedule_error(asset, index, problem))
+        """The asset's schedule entries with letters fixed (SPEC section 3), parsed once per asset."""
+        if asset.underlying not in self._entries:
+            self._entries[asset.underlying] = parse_schedule(
+                self.schedules[asset.schedule], asset.underlying,
+                lambda problem, index: self._schedule_error(asset, index, problem))
+        return self._entries[asset.underlying]
 
     def validate(self, asset: Asset) -> None:
         """Raise :class:`AmtError` for the first problem of ``asset`` (SPEC 2.7)."""

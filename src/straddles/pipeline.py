@@ -10,6 +10,7 @@ outputs), times each one, and returns a :class:`Backtest` with three tables:
 
 from __future__ import annotations
 
+import gc
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ TOTAL_KEYS = ("class", "group", "portfolio")
 
 
 class StageTimer:
-    """Wall-clock seconds per named pipeline stage, in the order the stages first ran.
+    """Wall-clock seconds per named pipeline stage, in the order the stages first started.
 
     Stages may nest (writing day rows happens inside the kernel stage): a stage's time excludes
     the time of stages nested in it, so the stage times add up to the wall time.
@@ -54,6 +55,7 @@ class StageTimer:
     @contextmanager
     def __call__(self, stage: str):
         start = time.perf_counter()
+        self.seconds.setdefault(stage, 0.0)  # report stages in the order they started
         self._nested.append(0.0)
         try:
             yield
@@ -155,6 +157,29 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
     >>> result = backtest("amt.yml", "prices.parquet", 2020, 2024)       # doctest: +SKIP
     >>> result.status_counts()["valued"], result.totals("class").num_rows  # doctest: +SKIP
     """
+    with _cyclic_gc_paused():
+        return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out)
+
+
+@contextmanager
+def _cyclic_gc_paused():
+    """Pause Python's cyclic garbage collector for the duration of a run.
+
+    The pipeline creates almost no reference cycles, but it allocates enough small objects to
+    trigger full collections, and a full collection scans every live object of the process
+    (numba's compiler state alone is large): measured at 50-70 ms inside a 20 ms stage.
+    Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out) -> Backtest:
     from .prices import load_prices
 
     timer = StageTimer()

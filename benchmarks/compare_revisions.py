@@ -1,0 +1,92 @@
+"""Compare ``straddles backtest`` as a whole process between two git revisions, in one session.
+
+Each revision is checked out into a temporary git worktree and run through its own
+``straddles.cli.main`` (so it works for revisions older than ``straddles bench``). Runs alternate
+between the revisions (A B A B ...) after one untimed warm-up each (JIT and price caches), so both
+see the same machine state; the table reports the median wall time and the peak RSS each process
+reports for itself (VmHWM).
+
+    python benchmarks/compare_revisions.py --before 592f643 --after HEAD \\
+        --amt ../shared/data/amt.yml --prices prices.parquet --start 2001 --end 2026 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = """
+import sys
+sys.path.insert(0, sys.argv.pop(1))
+from straddles.cli import main
+code = main(sys.argv[1:])
+status = open("/proc/self/status").read().splitlines()
+sys.stderr.write("VmHWM " + next(l.split()[1] for l in status if l.startswith("VmHWM")) + "\\n")
+sys.exit(code)
+"""
+
+
+def run_once(source: Path, args: list[str], cache: Path) -> tuple[float, float]:
+    env = dict(os.environ, STRADDLES_CACHE_DIR=str(cache))
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", CHILD, str(source), *args], env=env, text=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"{source}: straddles {' '.join(args)} failed:\n{done.stderr}")
+    peak = next(line.split()[1] for line in done.stderr.splitlines() if line.startswith("VmHWM "))
+    return wall, int(peak) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--before", required=True)
+    parser.add_argument("--after", default="HEAD")
+    parser.add_argument("--amt", required=True)
+    parser.add_argument("--prices", required=True)
+    parser.add_argument("--start", default="2001")
+    parser.add_argument("--end", default="2026")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    repo = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="straddles-compare-") as scratch:
+        scratch = Path(scratch)
+        sources = {}
+        for label, revision in (("before", args.before), ("after", args.after)):
+            tree = scratch / label
+            subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(tree), revision],
+                           check=True)
+            sources[label] = tree / "src"
+        try:
+            print(f"| command | {args.before} (before) | {args.after} (after) |")
+            print("|---|---|---|")
+            for name, extra in (("backtest --no-days", ["--no-days"]), ("backtest (days written)", [])):
+                results = {label: [] for label in sources}
+                for round_ in range(args.repeat + 1):
+                    for label, source in sources.items():
+                        command = ["backtest", str(Path(args.amt).resolve()), "--prices",
+                                   str(Path(args.prices).resolve()), "--start", args.start, "--end", args.end,
+                                   "--out", str(scratch / f"out-{label}"), *extra]
+                        measured = run_once(source, command, scratch / f"cache-{label}")
+                        if round_:  # round 0 warms the JIT and price caches
+                            results[label].append(measured)
+                cells = []
+                for label in sources:
+                    walls = [wall for wall, _ in results[label]]
+                    peak = max(rss for _, rss in results[label])
+                    cells.append(f"{statistics.median(walls):.2f} s, {peak:,.0f} MB")
+                print(f"| `{name}` | {cells[0]} | {cells[1]} |")
+        finally:
+            for label in sources:
+                subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(scratch / label)],
+                               check=False)
+
+
+if __name__ == "__main__":
+    main()
