@@ -52,19 +52,21 @@ def _first_at_or_after(dates, lo, hi, day):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fill_span(i, leg_series, span_start, span_len, offsets, dates, values, buf):
+def _fill_span(i, leg_series, span_start, span_len, offsets, dates, values, buf, present):
     """Scatter each leg's prices over the straddle's span into ``buf[leg, day]`` (NaN = no price).
 
-    Returns (number of legs, True if some leg has no price on any day of the span).
+    Only the legs the straddle has are touched; their slots are listed in ``present[:n_legs]``.
+    Returns (n_legs, True if some leg has no price on any day of the span).
     """
     n_legs = 0
     empty = False
     for leg in range(N_LEGS):
-        buf[leg, :span_len] = np.nan
         series = leg_series[leg, i]
         if series == NO_SERIES:
             continue
+        present[n_legs] = leg
         n_legs += 1
+        buf[leg, :span_len] = np.nan
         if series == ABSENT_SERIES:
             empty = True
             continue
@@ -82,12 +84,12 @@ def _fill_span(i, leg_series, span_start, span_len, offsets, dates, values, buf)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _good_days(i, leg_series, span_len, buf, good):
+def _good_days(span_len, buf, present, n_legs, good):
     """good[d] = every leg the straddle has holds a price on day d (SPEC 9.5)."""
     for d in range(span_len):
         ok = True
-        for leg in range(N_LEGS):
-            if leg_series[leg, i] != NO_SERIES and np.isnan(buf[leg, d]):
+        for k in range(n_legs):
+            if np.isnan(buf[present[k], d]):
                 ok = False
                 break
         good[d] = ok
@@ -123,17 +125,17 @@ def _value(model, S, X, v, A, t):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _process(i, status, model, leg_series, span_start, span_end, entry_month_end, entry_anchor, expiry_anchor,
-             entry_offset, offsets, dates, values, buf, good, rolled,
+             entry_offset, offsets, dates, values, buf, good, rolled, present,
              entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
              grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
              mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl):
     """One straddle, start to end. See the module docstring and SPEC 6, 9-12."""
     ss = span_start[i]
     span_len = span_end[i] - ss + 1
-    n_legs, empty = _fill_span(i, leg_series, ss, span_len, offsets, dates, values, buf)
+    n_legs, empty = _fill_span(i, leg_series, ss, span_len, offsets, dates, values, buf, present)
     if n_legs == 0:
         return
-    _good_days(i, leg_series, span_len, buf, good)
+    _good_days(span_len, buf, present, n_legs, good)
     primary = HEDGE if leg_series[HEDGE, i] != NO_SERIES else HEDGE1
     e = -1
     if entry_anchor[i] != NO_DAY:
@@ -142,9 +144,12 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
     if expiry_anchor[i] != NO_DAY:
         x = _expiry_index(good, expiry_anchor[i] - ss, span_len)
     if e >= 0:
+        rolled[:] = np.nan  # the entry day's prices; legs the straddle does not have stay NaN
+        for k in range(n_legs):
+            rolled[present[k]] = buf[present[k], e]
         entry_date[i] = ss + e
-        strike[i] = buf[primary, e]
-        strike_vol[i] = buf[VOL, e]
+        strike[i] = rolled[primary]
+        strike_vol[i] = rolled[VOL]
     if x >= 0:
         expiry_date[i] = ss + x
     if status[i] != st.PENDING:
@@ -161,14 +166,12 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
 
     # the model's underlying: the primary hedge for ES/CDS_ES, the forward swap hedge1 for NS (SPEC 11)
     underlying = HEDGE1 if model[i] == MODEL_NS else primary
-    X = buf[underlying, e]
-    for leg in range(N_LEGS):
-        rolled[leg] = buf[leg, e]
+    X = rolled[underlying]
     mv0, delta0 = _value(model[i], rolled[underlying], X, rolled[VOL], rolled[HEDGE3], float(x - e))
     if np.isnan(mv0):
         status[i] = st.BAD_ENTRY
         return
-    k = 0.01 if model[i] == MODEL_NS else 1.0 / X  # hedge scale (SPEC 12); ES accepted X > 0
+    scale = 0.01 if model[i] == MODEL_NS else 1.0 / X  # hedge scale k of SPEC 12; ES accepted X > 0
     status[i] = st.VALUED
     n_days[i] = x - e + 1
     if mode == SELECT:
@@ -178,9 +181,9 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
     cell = grid_row[i]
     w = weight[i]
     for d in range(e, x + 1):
-        for leg in range(N_LEGS):
-            if not np.isnan(buf[leg, d]):
-                rolled[leg] = buf[leg, d]
+        for k in range(n_legs):
+            if not np.isnan(buf[present[k], d]):
+                rolled[present[k]] = buf[present[k], d]
         S = rolled[underlying]
         if d == e:
             mv, delta, opnl, hpnl = mv0, delta0, 0.0, 0.0
@@ -190,7 +193,7 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
                 opnl = hpnl = np.nan
             else:
                 opnl = mv - mv_state
-                hpnl = -delta_state * (S - s_state) * k + 0.0  # + 0.0 turns -0.0 into +0.0 (SPEC 12.5)
+                hpnl = -delta_state * (S - s_state) * scale + 0.0  # + 0.0 turns -0.0 into +0.0 (SPEC 12.5)
                 mv_state, delta_state, s_state = mv, delta, S
         pnl = opnl + hpnl
         column = ss + d - grid_origin
@@ -205,7 +208,7 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
             day_date[r] = ss + d
             day_dte[r] = x - d
             for leg in range(N_LEGS):
-                day_legs[leg, r] = rolled[leg]  # NaN for legs the straddle does not have
+                day_legs[leg, r] = rolled[leg]
             day_mv[r] = mv
             day_delta[r] = delta
             day_opnl[r] = opnl
@@ -228,9 +231,11 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
             buf = np.empty((N_LEGS, max_span))
             good = np.empty(max_span, dtype=np.bool_)
             rolled = np.empty(N_LEGS)
+            present = np.empty(N_LEGS, dtype=np.int64)
             for r in range(unit_bounds[u], unit_bounds[u + 1]):
                 _process(unit_rows[r], status, model, leg_series, span_start, span_end, entry_month_end,
                          entry_anchor, expiry_anchor, entry_offset, offsets, dates, values, buf, good, rolled,
+                         present,
                          entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
                          grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
                          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl,
