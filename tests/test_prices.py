@@ -665,7 +665,7 @@ def test_write_prices_is_atomic_and_canonical(tmp_path, store, cache_dir):
     assert_same_store(load_prices(path, cache_dir=cache_dir), store)
     write_prices(store, path)  # overwrite in place
     assert [p.name for p in path.parent.iterdir()] == ["prices.parquet"]
-    with pytest.raises(ValueError, match="writes Parquet"):
+    with pytest.raises(PriceStoreError, match="writes Parquet"):
         write_prices(store, tmp_path / "prices.csv")
 
 

@@ -307,7 +307,7 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     entry_month_end = month_end(frame.entry_month)
     grid_origin = int(span_start.min()) if n else 0
     grid_days = int(span_end.max()) - grid_origin + 1 if n else 0
-    rows, unit_bounds, phase_bounds = plan_units(frame.asset, frame.expiry_month // 12)
+    rows, unit_bounds, phase_bounds = plan_units(frame.asset, frame.expiry_month // 12)  # phases: ascending years
     n_phases = len(phase_bounds) - 1
     max_span = int((span_end - span_start).max()) + 1 if n else 1
 
@@ -339,8 +339,8 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     day_start = np.zeros(n + 1, np.int64)
     np.cumsum(selected["n_days"], out=day_start[1:])
     # a phase is one expiry year, and a year's straddles are a contiguous straddle_id range
-    phase_ids = np.r_[np.searchsorted(frame.expiry_month // 12, frame.expiry_month[rows[unit_bounds[
-        phase_bounds[:-1]]]] // 12), n] if n else np.zeros(1, np.int64)
+    expiry_year = frame.expiry_month // 12
+    phase_ids = np.r_[np.searchsorted(expiry_year, np.unique(expiry_year)), n]
     chunks = _chunks(day_start[phase_ids], chunk_rows if day_sink is not None else None)
     buffers = _day_arrays(max(day_start[phase_ids[hi]] - day_start[phase_ids[lo]] for lo, hi in chunks)
                           if chunks else 0)

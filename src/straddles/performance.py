@@ -51,6 +51,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .dates import THURSDAY  # 1970-01-01, day 0, was a Thursday (Monday = 0)
 from .errors import StraddlesError
 
 #: name of the bucket that sums all others
@@ -59,7 +60,6 @@ TOTAL = "total"
 TAIL_LEVELS = (0.95, 0.99)
 #: daily series carried per bucket (columns of a portfolio table)
 SERIES = ("pnl", "opnl", "hpnl", "pnl_long", "pnl_short")
-_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
 
 
 # --- single-series statistics ---------------------------------------------------------------------
@@ -195,7 +195,7 @@ def pairwise_correlation(matrix: np.ndarray) -> np.ndarray:
 def weekday_index(days: np.ndarray) -> np.ndarray:
     """Index of the weekday that carries each calendar day (int day numbers since 1970-01-01):
     Saturday and Sunday go to the following Monday. Consecutive weekdays have consecutive indexes."""
-    shifted = np.asarray(days, dtype=np.int64) + _EPOCH_WEEKDAY
+    shifted = np.asarray(days, dtype=np.int64) + THURSDAY
     weekday = shifted % 7
     week = shifted // 7 + (weekday >= 5)
     return week * 5 + np.where(weekday >= 5, 0, weekday)
@@ -204,7 +204,7 @@ def weekday_index(days: np.ndarray) -> np.ndarray:
 def weekday_dates(index: np.ndarray) -> np.ndarray:
     """Day numbers (since 1970-01-01) of weekday indexes from :func:`weekday_index`."""
     index = np.asarray(index, dtype=np.int64)
-    return index // 5 * 7 + index % 5 - _EPOCH_WEEKDAY
+    return index // 5 * 7 + index % 5 - THURSDAY
 
 
 # --- statistics of a portfolio ------------------------------------------------------------------

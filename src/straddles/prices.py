@@ -57,6 +57,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from .cache import cache_dir as default_cache_dir
+from .dates import day_label, day_number
 from .errors import PriceStoreError
 from .outputs import atomic_path
 
@@ -232,7 +233,7 @@ class PriceStore:
         code; kernels search :attr:`dates` directly.
         """
         if isinstance(day, _dt.date):
-            day = (day - _dt.date(1970, 1, 1)).days
+            day = day_number(day)
         dates, values = self.series(ticker, field)
         j = int(np.searchsorted(dates, day))
         if j < len(dates) and dates[j] == day:
@@ -260,7 +261,7 @@ class PriceStore:
 
     def __repr__(self) -> str:
         span = self.date_range()
-        dates = "no dates" if span is None else f"{_iso(span[0])}..{_iso(span[1])}"
+        dates = "no dates" if span is None else f"{day_label(span[0])}..{day_label(span[1])}"
         cached = ", cached" if self.cache_path is not None else ""
         return (
             f"PriceStore({self.n_series:,} series, {self.n_rows:,} rows, {dates}, "
@@ -327,7 +328,7 @@ def write_prices(prices, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     if path.suffix.lower() not in _PARQUET_SUFFIXES:
-        raise ValueError(f"write_prices writes Parquet; expected a .parquet or .pq path, got {path}")
+        raise PriceStoreError(f"{path}: write_prices writes Parquet; give a .parquet or .pq path")
     store = load_prices(prices, cache=False)
     with atomic_path(path, durable=True) as tmp:
         pq.write_table(store.to_arrow(), tmp, compression="zstd", use_dictionary=["ticker", "field"])
@@ -735,7 +736,7 @@ def _conflict_error(
     n_keys = len(np.unique(run_id[conflict]))
     more = f" ({n_keys - 1} more conflicting keys)" if n_keys > 1 else ""
     return PriceStoreError(
-        f"{source}: conflicting duplicate rows for ({ticker!r}, {field!r}, {_iso(key % span + first_day)}): "
+        f"{source}: conflicting duplicate rows for ({ticker!r}, {field!r}, {day_label(key % span + first_day)}): "
         f"{' vs '.join(map(repr, distinct))}{more}"
     )
 
@@ -859,7 +860,3 @@ def _as_str_sequence(items) -> Sequence[str]:
     if isinstance(items, (pa.Array, pa.ChunkedArray)):
         return items.to_pylist()
     return items
-
-
-def _iso(day) -> str:
-    return str(np.datetime64(int(day), "D"))
