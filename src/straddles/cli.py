@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="skip timing 'straddles backtest' as fresh processes")
     sub.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
 
-    sub = command("demo", "Synthesize prices for the bundled example AMT and backtest it.", _demo)
+    sub = command("demo", "Synthesize prices for the bundled example AMT, backtest it and write the report.",
+                  _demo)
     sub.add_argument("--out", type=Path, default=Path("straddles-demo"), help="output folder (default ./straddles-demo)")
     return parser
 
@@ -147,8 +148,7 @@ def _assets(args) -> int:
     for name in ("Underlying", "Class", "group", "live", "Vol", "Hedge", "Model", "schedule (fixed entries)"):
         table.add_column(name)
     for asset in amt.select(args.pattern, live_only=not args.all):
-        entries = " ".join(f"{e.ntrc}{e.ntrv}_{e.xprc}{e.xprv}" + (f"_{e.wgt}" for _ in [0]).__next__()
-                           if e.wgt else f"{e.ntrc}{e.ntrv}_{e.xprc}{e.xprv}" for e in amt.entries(asset))
+        entries = " ".join(entry.fixed_text for entry in amt.entries(asset))
         table.add_row(asset.underlying, asset.asset_class, str(asset.group), "yes" if asset.live else "no",
                       asset.vol_source, asset.hedge_source, asset.model or "", f"{asset.schedule}: {entries}")
     _console().print(table)
@@ -164,17 +164,16 @@ def _synth(args) -> int:
         table = synthesize(args.amt, args.start, args.end, seed=args.seed, pattern=args.pattern,
                            live_only=not args.all, progress=advance)
     write_prices(table, args.out)
-    n_series = len(set(zip(table["ticker"].to_pylist(), table["field"].to_pylist()))) if table.num_rows < 0 else None
-    _console().print(f"wrote {table.num_rows:,} price rows to {args.out} in {time.perf_counter() - start:.1f} s"
-                     + (f" ({n_series} series)" if n_series else ""))
+    _console().print(f"wrote {table.num_rows:,} price rows to {args.out} in {time.perf_counter() - start:.1f} s")
     return 0
 
 
 def _backtest(args) -> int:
     from .pipeline import backtest
 
-    result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
-                      days=not args.no_days, live_only=not args.all, out=args.out)
+    with _console(stderr=True).status("backtesting"):
+        result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
+                          days=not args.no_days, live_only=not args.all, out=args.out)
     _print_summary(result, args.out)
     return 0
 
@@ -246,9 +245,11 @@ def _demo(args) -> int:
         prices = synthesize(amt, start_year, end_year, seed=0, progress=advance)
     write_prices(prices, out / "prices.parquet")
     console.print(f"wrote {prices.num_rows:,} synthetic price rows to {out / 'prices.parquet'}")
-    result = backtest(amt, out / "prices.parquet", start_year, end_year, out=out)
+    with console.status("backtesting"):
+        result = backtest(amt, out / "prices.parquet", start_year, end_year, out=out)
     _print_summary(result, out)
-    path = write_report(out)
+    with console.status("writing the report"):
+        path = write_report(out)
     console.print(f"report: {path}")
     return 0
 

@@ -356,7 +356,7 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
             day_sink(chunk)
         else:
             materialized = chunk
-    return KernelResult(grid_origin=grid_origin, days=materialized if days and day_sink is None else None, **out)
+    return KernelResult(grid_origin=grid_origin, days=materialized, **out)
 
 
 def _chunks(phase_day_start: np.ndarray, chunk_rows: int | None) -> list[tuple[int, int]]:

@@ -25,9 +25,9 @@ from .aggregation import aggregate
 from .amt import Amt, load_amt
 from .columns import date_array, float_array, int32_array
 from .errors import StraddlesError
-from .straddle_table import StraddleFrame, build_straddles
 from .legs import LEG_NAMES
 from .outputs import atomic_path, parquet_options, parquet_writer, write_files
+from .straddle_table import StraddleFrame, build_straddles
 
 #: output file names inside a backtest folder
 STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE = (
@@ -98,19 +98,18 @@ class Backtest:
         """The legs table ``straddle_id, leg, ticker, field`` (SPEC 13.2), one row per leg a
         straddle has, in (straddle_id, leg slot) order."""
         parts = []
-        for name in LEG_NAMES:
-            tickers = self.straddles[f"{name}_ticker"]
-            present = tickers.is_valid()
+        for slot, name in enumerate(LEG_NAMES):
+            present = self.straddles[f"{name}_ticker"].is_valid()
+            ids = self.straddles["straddle_id"].filter(present)
             parts.append(pa.table({
-                "straddle_id": self.straddles["straddle_id"].filter(present),
-                "leg": pa.array([name] * int(pa.compute.sum(present.cast(pa.int64())).as_py() or 0), pa.string()),
-                "ticker": tickers.filter(present).cast(pa.string()),
+                "straddle_id": ids,
+                "slot": pa.array(np.full(len(ids), slot, dtype=np.int8)),
+                "leg": pa.array(np.full(len(ids), name, dtype=object), pa.string()),
+                "ticker": self.straddles[f"{name}_ticker"].filter(present).cast(pa.string()),
                 "field": self.straddles[f"{name}_field"].filter(present).cast(pa.string()),
             }))
-        table = pa.concat_tables(parts)
-        order = np.lexsort((np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)]),
-                            table["straddle_id"].to_numpy()))
-        return table.take(order)
+        table = pa.concat_tables(parts).sort_by([("straddle_id", "ascending"), ("slot", "ascending")])
+        return table.drop_columns(["slot"])
 
     def tables(self) -> dict[str, pa.Table]:
         """The output tables by file name (the day table only when it is held)."""
@@ -123,8 +122,8 @@ class Backtest:
         """Write the tables as Parquet files into ``directory``, all or nothing."""
         directory = Path(directory)
         written = write_files({directory / name: parquet_writer(table) for name, table in self.tables().items()})
-        if self.days is None:  # a day table left by an earlier run would not match these results
-            (directory / DAYS_FILE).unlink(missing_ok=True)
+        if self.days is None:
+            _remove_stale_day_table(directory)
         return written
 
 
@@ -194,7 +193,10 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
 
     directory = Path(out)
     with ExitStack() as files:  # every file is renamed into place only if the whole run succeeds
-        day_writer = _DayWriter(files.enter_context(atomic_path(directory / DAYS_FILE)), timer) if days else None
+        day_writer = None
+        if days:
+            day_writer = _DayWriter(files.enter_context(atomic_path(directory / DAYS_FILE)), timer)
+            files.callback(day_writer.close)  # also on failure, before the temporary file goes
         frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
                                    timer=timer, day_sink=day_writer)
         if day_writer is not None:
@@ -204,15 +206,20 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
             for name, table in backtest_.tables().items():
                 parquet_writer(table)(files.enter_context(atomic_path(directory / name)))
     if not days:
-        (directory / DAYS_FILE).unlink(missing_ok=True)  # a day table left by an earlier run
+        _remove_stale_day_table(directory)
     return backtest_
+
+
+def _remove_stale_day_table(directory: Path) -> None:
+    """A day table left in the folder by an earlier run would not match results written without one."""
+    (directory / DAYS_FILE).unlink(missing_ok=True)
 
 
 class _DayWriter:
     """A kernel day sink appending each chunk of day rows to a Parquet file as row groups."""
 
     def __init__(self, path: Path, timer: StageTimer):
-        self.path, self.timer, self.writer = path, timer, None
+        self.path, self.timer, self.writer, self.closed = path, timer, None, False
 
     def __call__(self, chunk: dict) -> None:
         with self.timer("write outputs"):
@@ -222,8 +229,12 @@ class _DayWriter:
             self.writer.write_table(table, row_group_size=table.num_rows)
 
     def close(self) -> None:
+        """Finish the file (an empty table with the right schema if no straddle was valued)."""
+        if self.closed:
+            return
+        self.closed = True
         with self.timer("write outputs"):
-            if self.writer is None:  # no valued straddle: an empty table with the right schema
+            if self.writer is None:
                 self.writer = pq.ParquetWriter(self.path, DAYS_SCHEMA, **parquet_options(DAYS_SCHEMA))
             self.writer.close()
 

@@ -75,6 +75,11 @@ class ScheduleEntry:
         return RULE_UNSUPPORTED, -1, 0
 
     @property
+    def fixed_text(self) -> str:
+        """The entry as written but with its letters fixed, e.g. ``N0_BD5_25`` for ``N0_BDa_25``."""
+        return f"{self.ntrc}{self.ntrv}_{self.xprc}{self.xprv}" + (f"_{self.wgt}" if self.wgt else "")
+
+    @property
     def suffix(self) -> str:
         """The identity string after the two months: ``ntrc|ntrv|xprc|xprv|wgt|``."""
         return f"{self.ntrc}|{self.ntrv}|{self.xprc}|{self.xprv}|{self.wgt}|"

@@ -119,20 +119,17 @@ class StraddleFrame:
 
     def leg_columns(self) -> dict[str, pa.Array]:
         """``<leg>_ticker`` and ``<leg>_field`` dictionary columns for every leg slot."""
-        tickers = pa.array(self.catalog.tickers, pa.string())
-        fields = pa.array(self.catalog.fields, pa.string())
-        series_ticker = np.asarray(self.catalog.series_ticker, dtype=np.int32)
-        series_field = np.asarray(self.catalog.series_field, dtype=np.int32)
         columns = {}
-        for slot, name in enumerate(LEG_NAMES):
-            ids = self.legs[slot]
-            missing = ids < 0
-            safe = np.where(missing, 0, ids)
-            columns[f"{name}_ticker"] = pa.DictionaryArray.from_arrays(
-                pa.array(series_ticker[safe] if len(series_ticker) else safe, mask=missing), tickers)
-            columns[f"{name}_field"] = pa.DictionaryArray.from_arrays(
-                pa.array(series_field[safe] if len(series_field) else safe, mask=missing), fields)
-        return columns
+        for part, names, of_series in (("ticker", self.catalog.tickers, self.catalog.series_ticker),
+                                       ("field", self.catalog.fields, self.catalog.series_field)):
+            dictionary = pa.array(names, pa.string())
+            # a trailing 0 serves the rows without the leg (series id -1); they are masked anyway
+            index = np.append(np.asarray(of_series, dtype=np.int32), np.int32(0))
+            for slot, name in enumerate(LEG_NAMES):
+                ids = self.legs[slot]
+                columns[f"{name}_{part}"] = pa.DictionaryArray.from_arrays(pa.array(index[ids], mask=ids < 0),
+                                                                           dictionary)
+        return {f"{name}_{part}": columns[f"{name}_{part}"] for name in LEG_NAMES for part in ("ticker", "field")}
 
 
 def _dictionary(indices: np.ndarray, values: list[str]) -> pa.DictionaryArray:
