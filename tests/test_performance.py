@@ -16,10 +16,10 @@ import straddles
 from straddles.errors import StraddlesError
 from straddles.pipeline import Backtest
 from straddles.aggregation import portfolio
+from straddles.dates import weekday_dates, weekday_index
 from straddles.performance import (
     TOTAL, annualized_return, annualized_volatility, conditional_value_at_risk, drawdown, hit_ratio, longest_drawdown,
-    max_drawdown, pairwise_correlation, sharpe_ratio, skewness, stats, value_at_risk, vol_regimes, weekday_dates,
-    weekday_index,
+    max_drawdown, pairwise_correlation, sharpe_ratio, skewness, stats, value_at_risk, vol_regimes,
 )
 
 D = dt.date

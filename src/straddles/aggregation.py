@@ -23,8 +23,8 @@ With no weights and no WeightCap scaling the rows and values are exactly the SPE
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Union
 
 import numpy as np
@@ -62,7 +62,9 @@ def portfolio(source, by: str = "class", weights: Weights = None, scale_by_weigh
     >>> sized = straddles.portfolio(result, "asset", weights={"SPY US Equity": -1.0},
     ...                             scale_by_weight_cap=True)                # doctest: +SKIP
     """
-    backtest = _as_backtest(source)
+    from .pipeline import as_backtest  # pipeline imports this module
+
+    backtest = as_backtest(source)
     multipliers = asset_multipliers(backtest.assets, weights, scale_by_weight_cap)
     return aggregate(backtest.asset_pnl, backtest.assets, by, multipliers)
 
@@ -134,13 +136,6 @@ def aggregate(asset_pnl: pa.Table, assets: pa.Table, by: str, multipliers: np.nd
     return pa.table(columns)
 
 
-def _as_backtest(source):
-    if isinstance(source, (str, Path)):
-        from .pipeline import load_backtest
-        return load_backtest(source)
-    return source
-
-
 def _weights_mapping(weights) -> dict[str, float]:
     if isinstance(weights, pa.Table):
         if not {"asset", "weight"} <= set(weights.column_names):
@@ -150,7 +145,7 @@ def _weights_mapping(weights) -> dict[str, float]:
         raise StraddlesError(f"weights: expected a mapping asset -> multiplier or a table, got {type(weights).__name__}")
     values = {}
     for name, value in weights.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
             raise StraddlesError(f"weights: the multiplier of {name!r} must be a finite number, got {value!r}")
         values[str(name)] = float(value)
     return values
@@ -162,7 +157,11 @@ def _asset_rows(asset_column: pa.ChunkedArray, asset_names: pa.ChunkedArray) -> 
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
     lookup = pc.index_in(column.dictionary.cast(pa.string()), value_set=asset_names.cast(pa.string()))
-    if lookup.null_count:
-        missing = column.dictionary.filter(lookup.is_null()).to_pylist()
+    positions = lookup.fill_null(-1).to_numpy().astype(np.int64)
+    indices = column.indices.to_numpy()
+    used = np.unique(indices)  # a filtered table keeps its whole dictionary: check only what is used
+    unknown = used[positions[used] < 0]
+    if len(unknown):
+        missing = column.dictionary.take(pa.array(unknown)).to_pylist()
         raise StraddlesError(f"asset_pnl names assets missing from the assets table: {missing[:5]}")
-    return lookup.to_numpy()[column.indices.to_numpy()].astype(np.int64)
+    return positions[indices]

@@ -17,6 +17,8 @@ import numpy as np
 
 EPOCH = _dt.date(1970, 1, 1)
 MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY = range(7)
+#: Monday-Friday days in an average year (365.25 * 5 / 7), the weekday series' natural frequency
+WEEKDAYS_PER_YEAR = 261
 _EPOCH_MONTH = 1970 * 12
 
 
@@ -81,3 +83,18 @@ def day_to_date(day: int) -> _dt.date:
 def day_label(day: int) -> str:
     """ISO ``YYYY-MM-DD`` of a day number."""
     return day_to_date(day).isoformat()
+
+
+def weekday_index(days: np.ndarray) -> np.ndarray:
+    """Index of the weekday that carries each calendar day (int day numbers since 1970-01-01):
+    Saturday and Sunday go to the following Monday. Consecutive weekdays have consecutive indexes."""
+    shifted = np.asarray(days, dtype=np.int64) + THURSDAY
+    weekday = shifted % 7
+    week = shifted // 7 + (weekday >= 5)
+    return week * 5 + np.where(weekday >= 5, 0, weekday)
+
+
+def weekday_dates(index: np.ndarray) -> np.ndarray:
+    """Day numbers (since 1970-01-01) of weekday indexes from :func:`weekday_index`."""
+    index = np.asarray(index, dtype=np.int64)
+    return index // 5 * 7 + index % 5 - THURSDAY

@@ -51,7 +51,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .dates import THURSDAY  # 1970-01-01, day 0, was a Thursday (Monday = 0)
+from .dates import weekday_dates, weekday_index
 from .errors import StraddlesError
 
 #: name of the bucket that sums all others
@@ -191,20 +191,6 @@ def pairwise_correlation(matrix: np.ndarray) -> np.ndarray:
 
 
 # --- the weekday calendar ------------------------------------------------------------------------
-
-def weekday_index(days: np.ndarray) -> np.ndarray:
-    """Index of the weekday that carries each calendar day (int day numbers since 1970-01-01):
-    Saturday and Sunday go to the following Monday. Consecutive weekdays have consecutive indexes."""
-    shifted = np.asarray(days, dtype=np.int64) + THURSDAY
-    weekday = shifted % 7
-    week = shifted // 7 + (weekday >= 5)
-    return week * 5 + np.where(weekday >= 5, 0, weekday)
-
-
-def weekday_dates(index: np.ndarray) -> np.ndarray:
-    """Day numbers (since 1970-01-01) of weekday indexes from :func:`weekday_index`."""
-    index = np.asarray(index, dtype=np.int64)
-    return index // 5 * 7 + index % 5 - THURSDAY
 
 
 # --- statistics of a portfolio ------------------------------------------------------------------
@@ -353,9 +339,9 @@ def vol_regimes(source, n_regimes: int = 5) -> pa.Table:
     ``mean_pnl`` the mean unweighted ``pnl_sum`` per straddle, ``hit_ratio`` the share of straddles
     with ``pnl_sum > 0`` and ``pnl`` the weighted sum ``pnl_sum x weight``.
     """
-    from .aggregation import _as_backtest
+    from .pipeline import as_backtest
 
-    straddles = _as_backtest(source).straddles
+    straddles = as_backtest(source).straddles
     valued = pc.and_(pc.equal(straddles["status"].cast(pa.string()), "valued"),
                      pc.and_(straddles["strike_vol"].is_valid(), straddles["pnl_sum"].is_valid()))
     table = straddles.filter(valued).select(["asset", "class", "strike_vol", "pnl_sum", "weight"])

@@ -127,17 +127,33 @@ class Backtest:
         return written
 
 
-def load_backtest(directory: str | Path) -> Backtest:
-    """Read a backtest folder written by :meth:`Backtest.write` (or ``straddles backtest --out``)."""
+def load_backtest(directory: str | Path, days: bool = True) -> Backtest:
+    """Read a backtest folder written by :meth:`Backtest.write` (or ``straddles backtest --out``).
+
+    ``days=False`` skips the day table (``days`` is then None): aggregation, statistics and the
+    report need only the straddle and asset tables, and the full universe's day table is 8 M rows.
+    """
     directory = Path(directory)
+    if not directory.is_dir():
+        raise StraddlesError(f"{directory}: not a backtest folder (no such directory)")
     missing = [name for name in (STRADDLES_FILE, ASSET_PNL_FILE, ASSETS_FILE) if not (directory / name).is_file()]
     if missing:
         raise StraddlesError(f"{directory}: not a backtest folder (missing {', '.join(missing)})")
-    days = directory / DAYS_FILE
+    day_file = directory / DAYS_FILE
     return Backtest(straddles=pq.read_table(directory / STRADDLES_FILE),
-                    days=pq.read_table(days) if days.is_file() else None,
+                    days=pq.read_table(day_file) if days and day_file.is_file() else None,
                     asset_pnl=pq.read_table(directory / ASSET_PNL_FILE),
                     assets=pq.read_table(directory / ASSETS_FILE))
+
+
+def as_backtest(source: Backtest | str | Path) -> Backtest:
+    """A :class:`Backtest` as is, or the folder's tables without the day table; what every
+    results function (portfolio, stats, report) accepts as its ``source``."""
+    if isinstance(source, (str, Path)):
+        return load_backtest(source, days=False)
+    if not all(hasattr(source, name) for name in ("straddles", "asset_pnl", "assets")):
+        raise StraddlesError(f"expected a Backtest or a backtest folder, got {type(source).__name__}")
+    return source
 
 
 def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, pattern: str = ".",

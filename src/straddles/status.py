@@ -23,6 +23,20 @@ STATUS_NAMES = (
     "bad_entry",
     "valued",
 )
+#: what each status means, in words for reports (SPEC 13.1)
+STATUS_MEANINGS = {
+    "unsupported_expiry": "expiry code not F/R/W/BD/OVERRIDE (or a bad occurrence number)",
+    "no_legs": "F straddle without a usable far vol",
+    "unsupported_model": "valuation model not ES, CDS_ES or NS",
+    "no_override": "OVERRIDE expiry with no row in the overrides CSV for the entry or expiry month",
+    "no_anchor": "the F/R/W/BD occurrence does not exist in the entry or expiry month",
+    "no_prices": "some leg has no price on any day of the straddle's span",
+    "no_entry": "no day with all legs priced in the entry month",
+    "no_expiry": "no day with all legs priced between the expiry anchor and the month end",
+    "bad_entry": "the model rejects the entry day's inputs",
+    "valued": "valued: daily P&L produced",
+}
+assert tuple(STATUS_MEANINGS) == STATUS_NAMES
 #: code 0: not decided yet (the expand stage only knows the price-independent statuses 1..5)
 PENDING = 0
 (UNSUPPORTED_EXPIRY, NO_LEGS, UNSUPPORTED_MODEL, NO_OVERRIDE, NO_ANCHOR,

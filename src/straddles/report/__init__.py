@@ -38,6 +38,7 @@ import numpy as np
 from .. import __version__
 from ..errors import StraddlesError
 from ..outputs import write_files
+from ..pipeline import as_backtest
 from ..performance import TOTAL, Stats, stats, vol_regimes
 from . import figures
 
@@ -160,15 +161,7 @@ class _Context:
 
 def _load(source):
     """(backtest, folder label or None for an object)."""
-    if isinstance(source, (str, Path)):
-        from ..pipeline import load_backtest
-
-        if not Path(source).is_dir():
-            raise StraddlesError(f"{source}: not a backtest folder (no such directory)")
-        return load_backtest(source), str(source)
-    if not all(hasattr(source, name) for name in ("straddles", "asset_pnl", "assets")):
-        raise StraddlesError(f"write_report: expected a Backtest or a backtest folder, got {type(source).__name__}")
-    return source, None
+    return as_backtest(source), str(source) if isinstance(source, (str, Path)) else None
 
 
 def _figures(context: _Context) -> dict[str, bytes]:
