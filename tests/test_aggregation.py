@@ -7,10 +7,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import straddles
+from straddles.aggregation import aggregate, asset_multipliers, portfolio
 from straddles.errors import StraddlesError
 from straddles.pipeline import Backtest
-from straddles.aggregation import aggregate, asset_multipliers, portfolio
 
 FRI, SAT, SUN, MON = (dt.date(2024, 1, 5) + dt.timedelta(days=i) for i in range(4))
 ASSETS = [  # asset, class, group, WeightCap
@@ -228,3 +227,21 @@ def test_groups_of_the_real_amt_spec_e22(real_amt):
     counts = dict(zip(by_group["group"].to_pylist(), by_group["n_assets"].to_pylist()))
     assert counts == {"stonks": 68, "fx": 60, "rates": 29, "commodity": 16, "equity": 16}
     assert by_group["pnl"].to_pylist() == [16.0, 16.0, 60.0, 29.0, 68.0]
+
+
+def test_filtered_tables_and_numpy_weights(tmp_path):
+    """A consistently filtered backtest (one asset) aggregates; NumPy numbers are valid weights."""
+    import pyarrow.compute as pc
+
+    import straddles
+    from straddles.synth import synthesize
+
+    amt = straddles.example_amt_path()
+    result = straddles.backtest(amt, synthesize(amt, 2024, 2024), 2024, 2024, days=False)
+    one = Backtest(straddles=result.straddles, days=None,
+                   asset_pnl=result.asset_pnl.filter(pc.equal(result.asset_pnl["asset"], "SPY US Equity")),
+                   assets=result.assets.filter(pc.equal(result.assets["asset"], "SPY US Equity")))
+    table = portfolio(one, by="asset", weights={"SPY US Equity": np.float32(2.0)})
+    assert table["asset"].unique().to_pylist() == ["SPY US Equity"]
+    expected = pc.sum(one.asset_pnl["pnl"]).as_py() * 2.0
+    assert pc.sum(table["pnl"]).as_py() == pytest.approx(expected, rel=1e-12)

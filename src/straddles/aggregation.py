@@ -102,8 +102,8 @@ def aggregate(asset_pnl: pa.Table, assets: pa.Table, by: str, multipliers: np.nd
     if by == "portfolio":
         bucket_names, bucket_of_asset = np.array(["portfolio"], dtype=object), np.zeros(assets.num_rows, np.int64)
     else:
-        bucket_names, bucket_of_asset = np.unique(np.array(assets[by].to_pylist(), dtype=object),
-                                                  return_inverse=True)
+        keys = assets[by].cast(pa.string()).fill_null("").to_pylist()  # a null key is the bucket ""
+        bucket_names, bucket_of_asset = np.unique(np.array(keys, dtype=object), return_inverse=True)
     row_multiplier = multipliers[asset_row]
     keep = row_multiplier != 0
     dates = asset_pnl["date"].cast(pa.int32()).to_numpy()[keep]

@@ -34,3 +34,14 @@ def _with_nulls(type_: pa.DataType, values: np.ndarray, missing: np.ndarray) -> 
     null_count = int(missing.sum())
     validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if null_count else None
     return pa.Array.from_buffers(type_, len(values), [validity, pa.py_buffer(values)], null_count=null_count)
+
+
+def repeated_dictionary(names: list[str], lengths: np.ndarray) -> pa.DictionaryArray:
+    """A dictionary-encoded string column holding ``names[i]`` ``lengths[i]`` times, in order.
+
+    For long tables stored series by series (prices): one small sorted dictionary of distinct
+    names and int32 indices, never a string per row.
+    """
+    distinct, code = np.unique(np.array(names, dtype=object), return_inverse=True)
+    rows = np.repeat(code.astype(np.int32), np.asarray(lengths, dtype=np.int64))
+    return pa.DictionaryArray.from_arrays(pa.array(rows), pa.array(distinct.tolist(), pa.string()))

@@ -57,6 +57,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from .cache import cache_dir as default_cache_dir
+from .columns import repeated_dictionary
 from .dates import day_label, day_number
 from .errors import PriceStoreError
 from .outputs import atomic_path
@@ -244,16 +245,11 @@ class PriceStore:
 
     def to_arrow(self) -> pa.Table:
         """The long table (ticker, field dictionary-encoded; date date32; value float64), sorted."""
-        series_of_row = pa.array(np.repeat(np.arange(self.n_series, dtype=np.int32), np.diff(self.offsets)))
-
-        def expand(names: list[str]) -> pa.DictionaryArray:
-            per_series = pc.dictionary_encode(pa.array(names, pa.string()))
-            return pa.DictionaryArray.from_arrays(per_series.indices.take(series_of_row), per_series.dictionary)
-
+        lengths = np.diff(self.offsets)
         return pa.table(
             {
-                "ticker": expand(self.tickers),
-                "field": expand(self.fields),
+                "ticker": repeated_dictionary(self.tickers, lengths),
+                "field": repeated_dictionary(self.fields, lengths),
                 "date": pa.array(self.dates).cast(pa.date32()),
                 "value": pa.array(self.values),
             }
@@ -331,6 +327,8 @@ def write_prices(prices, path: str | os.PathLike) -> Path:
         raise PriceStoreError(f"{path}: write_prices writes Parquet; give a .parquet or .pq path")
     store = load_prices(prices, cache=False)
     with atomic_path(path, durable=True) as tmp:
+        # zstd rather than the outputs' snappy: a price file is written once and read by every
+        # run (and then cached), so its size matters more than its write time
         pq.write_table(store.to_arrow(), tmp, compression="zstd", use_dictionary=["ticker", "field"])
     return path
 
@@ -815,7 +813,6 @@ def _write_cache(store: PriceStore, path: Path) -> None:
     schema = pa.schema([("date", pa.date32()), ("value", pa.float64())], metadata={_CACHE_META_KEY: json.dumps(meta)})
     batch = pa.record_batch([pa.array(store.dates).cast(pa.date32()), pa.array(store.values)], schema=schema)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path, durable=True) as tmp:
             with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, schema) as writer:
                 writer.write_batch(batch)

@@ -64,7 +64,6 @@ from .models import es_value, ns_value
 #: leg slots, in straddle-table / day-table order (SPEC 8, 13.2)
 LEGS = ("vol", "hedge", "hedge1", "hedge2", "hedge3", "hedge4")
 #: statuses in SPEC 13.1 priority order
-PRICE_STATUSES = ("no_prices", "no_entry", "no_expiry", "bad_entry", "valued")
 #: SPEC 11.1 dispatch: Valuation.Model -> model family; anything else is unsupported
 MODEL_FAMILY = {"ES": "ES", "CDS_ES": "ES", "NS": "NS"}
 

@@ -25,7 +25,7 @@ from .dates import month_end, month_label, month_start
 from .errors import OverridesError, StraddlesError
 from .legs import LEG_NAMES, NO_SERIES, LegBuilder, SeriesCatalog, has_legs
 from .model_codes import MODEL_CODES, MODEL_UNSUPPORTED
-from .schedules import RULE_BD, RULE_OVERRIDE, RULE_UNSUPPORTED, RULE_WEEKDAY, ScheduleEntry
+from .schedules import RULE_OVERRIDE, RULE_UNSUPPORTED, RULE_WEEKDAY, ScheduleEntry
 
 
 @dataclass

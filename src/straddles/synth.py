@@ -117,17 +117,18 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numba import njit
 
 from .amt import Amt, Asset, load_amt
 from .anchors import Overrides
-from .dates import day_number, month_end, month_start, weekday
-from .straddle_table import StraddleFrame, build_straddles
+from .columns import date_array, repeated_dictionary
+from .dates import day_number, day_to_date, month_end, month_index, month_start, weekday
 from .legs import CALC_SERIES, HEDGE1, LEG_NAMES, STANDARD_MONTH_CODES, VOL
+from .straddle_table import StraddleFrame, build_straddles
 
 #: schema of the returned table (SPEC 9.1)
-SCHEMA = pa.schema([("ticker", pa.string()), ("field", pa.string()), ("date", pa.date32()), ("value", pa.float64())])
+SCHEMA = pa.schema([("ticker", pa.dictionary(pa.int32(), pa.string())), ("field", pa.dictionary(pa.int32(), pa.string())),
+                    ("date", pa.date32()), ("value", pa.float64())])
 
 # time grid
 GRID_ORIGIN_YEAR = 1990
@@ -555,7 +556,7 @@ class _PriceMarket(_MarketPaths):
         increments = self.d.shock.copy()
         increments[1:] += (p.drift - 0.5 * self.d.sigma[:-1] ** 2) * DT
         self.price = self.level * np.exp(_ar1(math.exp(-p.level_kappa * DT), increments))
-        self._carry_path = None
+        self.carry_path = self.carry + _ou(_stream(seed, market.key, "carry"), len(grid), CARRY_SD, CARRY_KAPPA)
 
     def values(self, role: tuple, i0: int, i1: int) -> np.ndarray:
         kind = role[0]
@@ -566,11 +567,8 @@ class _PriceMarket(_MarketPaths):
         month = role[1]
         tau = (month_start(month) - self.grid[i0:i1]) / 365.25
         if kind == "contract":
-            if self._carry_path is None:
-                self._carry_path = self.carry + _ou(_stream(self.seed, self.market.key, "carry"), len(self.grid),
-                                                    CARRY_SD, CARRY_KAPPA)
             noise = self._contract_noise("contract", month, i0, i1, CONTRACT_SD, CONTRACT_KAPPA)
-            return self.price[i0:i1] * np.exp(self._carry_path[i0:i1] * tau + noise)
+            return self.price[i0:i1] * np.exp(self.carry_path[i0:i1] * tau + noise)
         ahead = np.maximum(tau, 0.0)
         noise = self._contract_noise("contract vol", month, i0, i1, CONTRACT_VOL_SD, CONTRACT_VOL_KAPPA)
         return (self.vbar * np.exp(self.d.log_vol[i0:i1] * np.exp(-ahead / CONTRACT_VOL_DECAY) - VOL_SD ** 2 / 2)
@@ -709,7 +707,7 @@ def _nth(month: int, dow: int, n: int):
         if n > 0:
             first = _dt.date(year, month, 1)
             return first + _dt.timedelta(days=(dow - first.weekday()) % 7 + 7 * (n - 1))
-        last = _dt.date(year + month // 12, month % 12 + 1, 1) - _dt.timedelta(days=1)
+        last = day_to_date(month_end(month_index(year, month)))
         return last - _dt.timedelta(days=(last.weekday() - dow) % 7)
     return rule
 
@@ -742,7 +740,7 @@ _CALENDARS = {
 def _holidays(region: str, grid: np.ndarray) -> np.ndarray:
     """Holiday day numbers of ``region`` over the years of ``grid``, weekend holidays moved."""
     rule, generators = _CALENDARS[region]
-    first, last = (_dt.date(1970, 1, 1) + _dt.timedelta(days=int(d)) for d in (grid[0], grid[-1]))
+    first, last = day_to_date(grid[0]), day_to_date(grid[-1])
     days: set[_dt.date] = set()
     for year in range(first.year, last.year + 1):
         for holiday in sorted(h for h in (gen(year) for gen in generators) if h is not None):
@@ -766,15 +764,8 @@ def _table(catalog, results: dict[int, tuple[np.ndarray, np.ndarray]]) -> pa.Tab
         return SCHEMA.empty_table()
     pairs = [catalog.pair(series_id) for series_id in order]
     lengths = np.array([len(results[series_id][0]) for series_id in order], dtype=np.int64)
-
-    def column(names: list[str]) -> pa.Array:
-        distinct = sorted(set(names))
-        code = {name: i for i, name in enumerate(distinct)}
-        rows = np.repeat(np.array([code[name] for name in names], dtype=np.int32), lengths)
-        return pc.take(pa.array(distinct, pa.string()), pa.array(rows))
-
     dates = np.concatenate([results[series_id][0] for series_id in order]).astype(np.int32)
     values = np.concatenate([results[series_id][1] for series_id in order]).astype(np.float64)
     return pa.Table.from_arrays(
-        [column([t for t, _ in pairs]), column([f for _, f in pairs]), pa.array(dates).cast(pa.date32()),
-         pa.array(values)], schema=SCHEMA)
+        [repeated_dictionary([t for t, _ in pairs], lengths), repeated_dictionary([f for _, f in pairs], lengths),
+         date_array(dates), pa.array(values)], schema=SCHEMA)
