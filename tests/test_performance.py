@@ -12,14 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import straddles
+from straddles.aggregation import portfolio
 from straddles.errors import StraddlesError
 from straddles.pipeline import Backtest
-from straddles.aggregation import portfolio
 from straddles.dates import weekday_dates, weekday_index
 from straddles.performance import (
-    TOTAL, annualized_return, annualized_volatility, conditional_value_at_risk, drawdown, hit_ratio, longest_drawdown,
-    max_drawdown, pairwise_correlation, sharpe_ratio, skewness, stats, value_at_risk, vol_regimes,
+    TOTAL, annualized_return, annualized_volatility, conditional_value_at_risk, drawdown, hit_ratio, json_ready,
+    longest_drawdown, max_drawdown, pairwise_correlation, sharpe_ratio, skewness, stats, value_at_risk, vol_regimes,
 )
 
 D = dt.date
@@ -94,6 +93,26 @@ def test_drawdowns(hand):
         D(2024, 1, 1), D(2024, 1, 4), True)
 
 
+def test_a_peak_at_the_starting_level_is_the_weekday_before_the_first_day():
+    # Monday 2024-01-01 loses 1, then -1, +3: the peak is the starting 0, before the first day, so it
+    # is dated Friday 2023-12-29 (the weekday before), not the losing Monday itself
+    result = stats(hand_backtest(x_rows=[(D(2024, 1, 1), -1.0), (D(2024, 1, 2), -1.0), (D(2024, 1, 3), 3.0)],
+                                 y_rows=[]), "class")
+    x = row(result, "X")
+    assert max_drawdown(np.array([-1.0, -1.0, 3.0])).peak == -1
+    assert x["start"] == D(2024, 1, 1) and x["n_days"] == 3
+    assert (x["max_drawdown"], x["max_drawdown_peak"], x["max_drawdown_trough"], x["max_drawdown_recovery"]) == (
+        -2.0, D(2023, 12, 29), D(2024, 1, 2), D(2024, 1, 3))
+    assert x["max_drawdown_peak"] < x["max_drawdown_trough"]
+    # the episode runs from the peak (Friday) to the recovery (Wednesday): 3 weekdays
+    assert (x["longest_drawdown_days"], x["longest_drawdown_start"], x["longest_drawdown_end"]) == (
+        3, D(2023, 12, 29), D(2024, 1, 3))
+    # a first-day loss in mid-week: the weekday before Wednesday 2024-01-03 is the Tuesday
+    midweek = row(stats(hand_backtest(x_rows=[(D(2024, 1, 3), -1.0)], y_rows=[]), "class"), "X")
+    assert (midweek["max_drawdown_peak"], midweek["max_drawdown_trough"]) == (D(2024, 1, 2), D(2024, 1, 3))
+    assert midweek["longest_drawdown_start"] == D(2024, 1, 2) and midweek["longest_drawdown_end"] is None
+
+
 def test_hit_ratio_tails_and_skew(hand):
     x = row(hand, "X")
     assert x["hit_ratio"] == 4 / 7  # 4 up days among 7 non-zero days
@@ -147,6 +166,9 @@ def test_contribution_and_correlation(hand):
     assert correlation[0]["bucket"] == "X" and correlation[0]["X"] == pytest.approx(1.0)
     assert correlation[0]["Y"] == pytest.approx(np.corrcoef(X, Y)[0, 1], rel=1e-12)
     assert correlation[1]["X"] == correlation[0]["Y"]
+    # the matrix behind the table, in bucket order
+    np.testing.assert_array_equal(hand.correlation_matrix,
+                                  [[r[name] for name in ("X", "Y")] for r in correlation])
 
 
 def test_long_and_short_legs():
@@ -177,6 +199,53 @@ def test_from_a_portfolio_table_and_json(hand):
     data = json.loads(json.dumps(hand.to_dict(), allow_nan=False))
     assert data["summary"][0]["max_drawdown_peak"] == "2023-12-28"
     assert data["summary"][1]["sharpe_short"] is None
+
+
+def test_a_portfolio_table_needs_its_columns():
+    table = portfolio(hand_backtest(), "class")
+    with pytest.raises(StraddlesError, match="lacks the column\\(s\\) 'opnl'"):
+        stats(table.drop_columns(["opnl"]))
+    with pytest.raises(StraddlesError, match="'date', 'hpnl'"):
+        stats(table.drop_columns(["hpnl", "date"]))
+    with pytest.raises(StraddlesError, match="'pnl_short'"):  # one side of the split without the other
+        stats(table.drop_columns(["pnl_short"]))
+
+
+def test_a_portfolio_table_without_the_long_short_split_is_all_long(hand):
+    result = stats(portfolio(hand_backtest(), "class").drop_columns(["pnl_long", "pnl_short"]))
+    np.testing.assert_array_equal(result.series["pnl_long"], hand.series["pnl"])
+    np.testing.assert_array_equal(np.nan_to_num(result.series["pnl_short"]), 0.0)
+    assert result.summary.equals(hand.summary)
+    x = row(result, "X")
+    assert x["sharpe_long"] == x["sharpe"] and x["sharpe_short"] is None
+
+
+def test_by_comes_from_the_portfolio_table(hand):
+    table = portfolio(hand_backtest(), "class")
+    # read from the column, not from its position
+    moved = stats(table.select(["date", "pnl", "class", "opnl", "hpnl", "pnl_long", "pnl_short"]))
+    assert moved.by == "class" and moved.summary.equals(hand.summary)
+    assert stats(table, "class").summary.equals(hand.summary)
+    with pytest.raises(StraddlesError, match="by='group' but the table has no 'group' column .*'class'"):
+        stats(table, "group")
+    with pytest.raises(StraddlesError, match="by='portfolio' but the table has the bucket column 'class'"):
+        stats(table, "portfolio")
+    whole = portfolio(hand_backtest(), "portfolio")
+    assert stats(whole).by == "portfolio" and stats(whole).buckets == [TOTAL]
+    with pytest.raises(StraddlesError, match="by='class' but the table has no 'class' column"):
+        stats(whole, "class")
+    with pytest.raises(StraddlesError, match="by must be one of"):
+        stats(table, "sector")
+    both = table.append_column("group", pa.array(["g"] * table.num_rows))
+    with pytest.raises(StraddlesError, match="several bucket columns"):
+        stats(both)
+    assert stats(both, "class").summary.equals(hand.summary)
+
+
+def test_json_ready():
+    value = {"a": [1.5, math.nan, np.float64(math.inf), np.int32(3)], 2: (D(2024, 1, 2), None, "x"),
+             "m": np.array([0.5, np.nan])}
+    assert json_ready(value) == {"a": [1.5, None, None, 3], "2": ["2024-01-02", None, "x"], "m": [0.5, None]}
 
 
 def test_empty_backtest():
@@ -218,6 +287,21 @@ def test_vol_regimes():
     assert [r["mean_pnl"] for r in result] == pytest.approx([0.015, 0.035, -0.005, -0.075, -0.095], abs=1e-15)
     assert [r["hit_ratio"] for r in result] == [1.0, 1.0, 0.5, 0.0, 0.0]
     assert [r["pnl"] for r in result] == pytest.approx([0.015, 0.035, -0.005, -0.075, -0.095], abs=1e-15)
+
+
+def test_vol_regimes_hit_ratio_leaves_flat_straddles_out():
+    # as hit_ratio(): a straddle with pnl_sum 0 is neither a hit nor a miss
+    straddles_table = pa.table({
+        "asset": ["A"] * 4 + ["C"] * 2, "class": ["K"] * 4 + ["J"] * 2, "status": ["valued"] * 6,
+        "strike_vol": [1.0, 2.0, 3.0, 4.0, 1.0, 2.0], "pnl_sum": [0.0, 1.0, 0.0, 0.0, -1.0, 2.0],
+        "weight": [1.0] * 6,
+    })
+    backtest = Backtest(straddles=straddles_table, days=None, asset_pnl=None, assets=None)
+    result = vol_regimes(backtest, 2).to_pylist()
+    assert [(r["class"], r["regime"]) for r in result] == [("J", 1), ("J", 2), ("K", 1), ("K", 2)]
+    assert [r["n_straddles"] for r in result] == [1, 1, 2, 2]
+    assert [r["hit_ratio"] for r in result] == [0.0, 1.0, 1.0, None]  # K/2: two flat straddles, no hit ratio
+    assert result[2]["hit_ratio"] == hit_ratio(np.array([0.0, 1.0]))
 
 
 # --- property tests against direct NumPy computations ----------------------------------------------------

@@ -1,5 +1,6 @@
 """The HTML report: sections, files, offline use, errors, and a headless Chromium rendering."""
 
+import html
 import json
 import re
 import shutil
@@ -11,7 +12,9 @@ import pytest
 import straddles
 from straddles.errors import StraddlesError
 from straddles.report import SECTIONS, SUMMARY_FILE, build_report, write_report
+from straddles.report.figures import quantile_words
 from straddles.performance import stats
+from straddles.status import STATUS_MEANINGS
 from straddles.synth import synthesize
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -54,6 +57,15 @@ def test_every_section_is_there(page):
                  "By asset class", "By group", "Top ", "Bottom ", "option P&amp;L", "hedge P&amp;L", "Q5 mean P&amp;L",
                  "unsupported_model", "valued", "all years"):
         assert text in page, text
+    for name in ("unsupported_model", "valued"):  # the status meanings come from straddles.status
+        assert html.escape(STATUS_MEANINGS[name]) in page, name
+    assert "put into a quintile" in page and "top fifth" in page
+
+
+def test_regime_wording_follows_the_number_of_regimes():
+    assert quantile_words(5) == ("quintile", "fifth")
+    assert quantile_words(4) == ("quartile", "quarter")
+    assert quantile_words(7) == ("1/7 group", "1/7")
 
 
 def test_numbers_in_the_page_match_the_statistics(demo_folder, page):
@@ -78,6 +90,8 @@ def test_summary_json(demo_folder, report_path):
     assert set(summary["classes"]) == classes and len(classes) == 6
     assert summary["total"]["bucket"] == "total" and isinstance(summary["total"]["sharpe"], float)
     assert summary["annual"] and summary["top_contributors"] and summary["bottom_contributors"]
+    for contributor in summary["top_contributors"] + summary["bottom_contributors"]:
+        assert contributor["class"] in classes and "sharpe" in contributor
     assert {r["bucket"] for r in summary["top_contributors"]}.isdisjoint(r["bucket"] for r in summary["bottom_contributors"])
     assert set(summary["correlation"]) == set(summary["classes"])
     assert summary["figures"] == sorted(FIGURES)

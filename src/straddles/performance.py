@@ -26,7 +26,10 @@ before the first day):
   day at the running maximum before the trough, its recovery the first later day back at that level
   (null if never); ``recovery_days`` counts weekdays from the trough to the recovery. A drawdown
   episode lasts from its peak to its recovery, or to the last day if it has not recovered;
-  ``longest_drawdown_days`` is the longest episode in weekdays.
+  ``longest_drawdown_days`` is the longest episode in weekdays. When the peak is the starting level
+  (the series falls on its first day, or never gets above 0 before the trough) it lies before the
+  first day, and its date (``max_drawdown_peak``, ``longest_drawdown_start``) is the weekday before
+  the first day of the series, so a peak always comes before its trough.
 * ``hit_ratio`` = days with P&L > 0 / days with P&L != 0 (flat days are neither hits nor misses).
 * ``var_95`` = the 5 % quantile of daily P&L (``numpy.quantile``, linear interpolation);
   ``cvar_95`` = the mean of the days at or below it (expected shortfall). Same at 99 %.
@@ -44,6 +47,7 @@ before the first day):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -51,8 +55,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .aggregation import BUCKET_KEYS, portfolio
 from .dates import weekday_dates, weekday_index
 from .errors import StraddlesError
+from .pipeline import as_backtest  # pipeline does not import this module: no cycle
+from .status import STATUS_NAMES, VALUED
 
 #: name of the bucket that sums all others
 TOTAL = "total"
@@ -60,6 +67,14 @@ TOTAL = "total"
 TAIL_LEVELS = (0.95, 0.99)
 #: daily series carried per bucket (columns of a portfolio table)
 SERIES = ("pnl", "opnl", "hpnl", "pnl_long", "pnl_short")
+#: the columns a portfolio table must have (besides its bucket column); the long/short split may be
+#: absent, and then counts as all long (``pnl_long = pnl``, ``pnl_short = 0``)
+REQUIRED_COLUMNS = ("date", "pnl", "opnl", "hpnl")
+LONG_SHORT = ("pnl_long", "pnl_short")
+#: the status of a straddle that was valued (SPEC 13.1)
+VALUED_STATUS = STATUS_NAMES[VALUED - 1]
+#: default number of implied-vol regimes of :func:`vol_regimes` (quintiles)
+N_REGIMES = 5
 
 
 # --- single-series statistics ---------------------------------------------------------------------
@@ -147,8 +162,8 @@ def longest_drawdown(x: np.ndarray) -> DrawdownEpisode | None:
 
 def hit_ratio(x: np.ndarray) -> float:
     """Share of days with positive P&L among days with non-zero P&L (NaN if none)."""
-    moving = np.count_nonzero(x)
-    return float(np.count_nonzero(x > 0)) / moving if moving else math.nan
+    moving = int(np.count_nonzero(x))
+    return int(np.count_nonzero(x > 0)) / moving if moving else math.nan
 
 
 def value_at_risk(x: np.ndarray, level: float = 0.95) -> float:
@@ -190,9 +205,6 @@ def pairwise_correlation(matrix: np.ndarray) -> np.ndarray:
     return np.clip(result, -1.0, 1.0)
 
 
-# --- the weekday calendar ------------------------------------------------------------------------
-
-
 # --- statistics of a portfolio ------------------------------------------------------------------
 
 @dataclass
@@ -208,7 +220,11 @@ class Stats:
     * ``contribution``: per bucket, its P&L, its share of the total P&L and its share of the total's
       variance (``cov(bucket, total) / var(total)``; the shares add up to 1), largest P&L first;
     * ``correlation``: correlation of daily P&L between buckets (total excluded), each pair over
-      the days on which both are active.
+      the days on which both are active; ``correlation_matrix`` holds the same numbers as a
+      (buckets x buckets) float matrix in ``buckets`` order, NaN where undefined.
+
+    The tables hold null, never NaN, where a statistic is undefined. A drawdown peak at the starting
+    level is dated the weekday before the bucket's first day (see the module docstring).
     """
 
     by: str
@@ -220,6 +236,7 @@ class Stats:
     annual: pa.Table
     contribution: pa.Table
     correlation: pa.Table
+    correlation_matrix: np.ndarray
 
     def cumulative(self, name: str = "pnl") -> np.ndarray:
         """Cumulative sums of ``series[name]`` per bucket (NaN outside the active range)."""
@@ -237,24 +254,29 @@ class Stats:
 
     def to_dict(self) -> dict:
         """The tables as JSON-ready Python values: plain floats, ISO dates, None for missing."""
-        return {
+        return json_ready({
             "by": self.by,
             "periods_per_year": self.periods_per_year,
             "units": "fractions of notional (SPEC 1.2); losses negative",
-            "summary": _records(self.summary),
-            "annual": _records(self.annual),
-            "contribution": _records(self.contribution),
-            "correlation": _records(self.correlation),
-        }
+            "summary": self.summary.to_pylist(),
+            "annual": self.annual.to_pylist(),
+            "contribution": self.contribution.to_pylist(),
+            "correlation": self.correlation.to_pylist(),
+        })
 
 
-def stats(source, by: str = "class", *, weights=None, scale_by_weight_cap: bool = False,
+def stats(source, by: str | None = None, *, weights=None, scale_by_weight_cap: bool = False,
           periods_per_year: float = 252) -> Stats:
     """Statistics of daily P&L per bucket and in total (see the module docstring for definitions).
 
     ``source`` is a :class:`~straddles.Backtest` (or a backtest folder), aggregated with
-    :func:`straddles.portfolio` by ``by`` with ``weights`` and ``scale_by_weight_cap``, or a table
-    :func:`straddles.portfolio` returned (then ``by`` is read from it and sizing must not be given).
+    :func:`straddles.portfolio` by ``by`` (default ``"class"``) with ``weights`` and
+    ``scale_by_weight_cap``, or a table :func:`straddles.portfolio` returned. A table must have the
+    columns ``date, pnl, opnl, hpnl`` and its bucket column; ``pnl_long`` and ``pnl_short`` may both
+    be absent (the P&L then counts as all long: ``pnl_long = pnl``, ``pnl_short = 0``). Its bucket
+    column (one of ``class, group, subgroup, asset``; none for ``"portfolio"``) gives ``by``, so an
+    explicit ``by`` must name it, and sizing must not be given. A missing column or a conflicting
+    ``by`` raises :class:`~straddles.StraddlesError`.
 
     >>> import straddles                                                          # doctest: +SKIP
     >>> result = straddles.stats(straddles.load_backtest("straddles-demo"))       # doctest: +SKIP
@@ -266,9 +288,9 @@ def stats(source, by: str = "class", *, weights=None, scale_by_weight_cap: bool 
         if weights is not None or scale_by_weight_cap:
             raise StraddlesError("stats: weights apply to a backtest, not to a portfolio table")
         table = source
-        by = table.column_names[0] if table.column_names[0] != "date" else "portfolio"
+        by = _table_bucket(table, by)
     else:
-        from .aggregation import portfolio
+        by = "class" if by is None else by
         table = portfolio(source, by, weights, scale_by_weight_cap)
     buckets, dates, series = daily_series(table, by)
     annual_tables, rows = [], []
@@ -277,19 +299,44 @@ def stats(source, by: str = "class", *, weights=None, scale_by_weight_cap: bool 
         bucket_series = {name: values[active, column] for name, values in series.items()}
         rows.append(_summary_row(bucket, dates[active], bucket_series, periods_per_year))
         annual_tables.append(_annual_rows(bucket, dates[active], bucket_series, periods_per_year))
+    correlation = pairwise_correlation(series["pnl"][:, :-1])
     return Stats(by=by, periods_per_year=periods_per_year, buckets=buckets, dates=dates, series=series,
-                 summary=pa.Table.from_pylist(rows, schema=_SUMMARY_SCHEMA),
-                 annual=pa.Table.from_pylist([r for t in annual_tables for r in t], schema=_ANNUAL_SCHEMA),
+                 summary=_table(rows, _SUMMARY_SCHEMA),
+                 annual=_table([r for t in annual_tables for r in t], _ANNUAL_SCHEMA),
                  contribution=_contribution(buckets, series),
-                 correlation=_correlation_table(buckets[:-1], series["pnl"][:, :-1]))
+                 correlation=_correlation_table(buckets[:-1], correlation), correlation_matrix=correlation)
+
+
+def _table_bucket(table: pa.Table, by: str | None) -> str:
+    """The ``by`` of a portfolio table: its bucket column, ``"portfolio"`` without one. An
+    explicit ``by`` must agree with the table."""
+    present = [name for name in BUCKET_KEYS if name in table.column_names]
+    if by is None:
+        if len(present) > 1:
+            raise StraddlesError(f"stats: the table has several bucket columns ({', '.join(present)}): give 'by'")
+        return present[0] if present else "portfolio"
+    if by == "portfolio" and present:
+        raise StraddlesError(f"stats: by='portfolio' but the table has the bucket column {present[0]!r}")
+    if by != "portfolio" and by not in BUCKET_KEYS:
+        raise StraddlesError(f"stats: by must be one of {', '.join(BUCKET_KEYS + ('portfolio',))}, got {by!r}")
+    if by != "portfolio" and by not in present:
+        found = f"its bucket column is {present[0]!r}" if len(present) == 1 else (
+            f"its bucket columns are {', '.join(present)}" if present else "it has no bucket column")
+        raise StraddlesError(f"stats: by={by!r} but the table has no {by!r} column ({found})")
+    return by
 
 
 def daily_series(table: pa.Table, by: str) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
     """Dense weekday series of a portfolio table: (bucket names + ``total``, weekday dates,
     {column: days x buckets matrix}), NaN outside each bucket's active range. For a table
-    aggregated ``by="portfolio"`` the only bucket is the total."""
+    aggregated ``by="portfolio"`` the only bucket is the total.
+
+    The table needs ``date, pnl, opnl, hpnl`` and, unless ``by`` is ``"portfolio"``, the column
+    ``by``; without ``pnl_long`` and ``pnl_short`` the P&L counts as all long. A missing column
+    raises :class:`~straddles.StraddlesError` naming it."""
+    columns = _series_columns(table, by)
     index = weekday_index(table["date"].cast(pa.int32()).to_numpy())
-    if by in table.column_names:
+    if by != "portfolio":
         names, bucket = _categories(table[by])
     else:
         names, bucket = [], np.zeros(table.num_rows, np.int64)
@@ -303,13 +350,30 @@ def daily_series(table: pa.Table, by: str) -> tuple[list[str], np.ndarray, dict[
     inactive = (np.arange(n_days)[:, None] < span_start) | (np.arange(n_days)[:, None] > span_end)
     series = {}
     for name in SERIES:
-        values = (table[name].cast(pa.float64()).fill_null(0.0).to_numpy() if name in table.column_names
-                  else np.zeros(table.num_rows))
+        values = columns[name]
         dense = np.bincount(bucket * n_days + day, weights=values, minlength=n_columns * n_days)
         dense = np.where(inactive, np.nan, dense.reshape(n_columns, n_days).T)
         series[name] = np.hstack([dense, np.nansum(dense, axis=1, keepdims=True)]) if names else dense
     dates = weekday_dates(np.arange(first, first + n_days)).astype("datetime64[D]")
     return names + [TOTAL], dates, series
+
+
+def _series_columns(table: pa.Table, by: str) -> dict[str, np.ndarray]:
+    """The :data:`SERIES` columns of a portfolio table as float arrays (null counts as 0), after
+    checking that the table has what :func:`daily_series` needs."""
+    needed = REQUIRED_COLUMNS + (() if by == "portfolio" else (by,))
+    split = [name for name in LONG_SHORT if name in table.column_names]
+    missing = [name for name in needed if name not in table.column_names]
+    if len(split) == 1:  # one side without the other: not derivable without guessing
+        missing += [name for name in LONG_SHORT if name not in split]
+    if missing:
+        raise StraddlesError(f"stats: the portfolio table lacks the column(s) {', '.join(map(repr, missing))}"
+                             f" (it has {', '.join(table.column_names) or 'none'})")
+    columns = {name: table[name].cast(pa.float64()).fill_null(0.0).to_numpy()
+               for name in SERIES if name in table.column_names}
+    if not split:
+        columns["pnl_long"], columns["pnl_short"] = columns["pnl"], np.zeros(table.num_rows)
+    return columns
 
 
 def _categories(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
@@ -326,7 +390,7 @@ def _categories(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
     return [str(name) for name in names[order]], rank[index]
 
 
-def vol_regimes(source, n_regimes: int = 5) -> pa.Table:
+def vol_regimes(source, n_regimes: int = N_REGIMES) -> pa.Table:
     """How straddle P&L depends on the implied-vol level at entry, per asset class.
 
     Each valued straddle is put into a regime by the quantile of its ``strike_vol`` (the implied
@@ -336,17 +400,17 @@ def vol_regimes(source, n_regimes: int = 5) -> pa.Table:
     Assets with fewer than ``n_regimes`` valued straddles are left out.
 
     Returns ``class, regime, n_straddles, mean_strike_vol, mean_pnl, hit_ratio, pnl`` with
-    ``mean_pnl`` the mean unweighted ``pnl_sum`` per straddle, ``hit_ratio`` the share of straddles
-    with ``pnl_sum > 0`` and ``pnl`` the weighted sum ``pnl_sum x weight``.
+    ``mean_pnl`` the mean unweighted ``pnl_sum`` per straddle, ``hit_ratio`` that of
+    :func:`hit_ratio` over the straddles' ``pnl_sum`` (straddles with ``pnl_sum > 0`` among those
+    with ``pnl_sum != 0``; null when all are 0) and ``pnl`` the weighted sum ``pnl_sum x weight``.
     """
-    from .pipeline import as_backtest
-
     straddles = as_backtest(source).straddles
-    valued = pc.and_(pc.equal(straddles["status"].cast(pa.string()), "valued"),
+    valued = pc.and_(pc.equal(straddles["status"].cast(pa.string()), VALUED_STATUS),
                      pc.and_(straddles["strike_vol"].is_valid(), straddles["pnl_sum"].is_valid()))
     table = straddles.filter(valued).select(["asset", "class", "strike_vol", "pnl_sum", "weight"])
     asset = np.unique(table["asset"].cast(pa.string()).to_numpy(zero_copy_only=False), return_inverse=True)[1]
-    vol = table["strike_vol"].to_numpy()
+    vol, pnl = table["strike_vol"].to_numpy(), table["pnl_sum"].to_numpy()
+    weighted = pnl * table["weight"].to_numpy()
     order = np.lexsort((vol, asset))
     count = np.bincount(asset)
     first_of_asset = np.concatenate([[0], np.cumsum(count)[:-1]])
@@ -354,19 +418,27 @@ def vol_regimes(source, n_regimes: int = 5) -> pa.Table:
     rank[order] = np.arange(len(order)) - first_of_asset[asset[order]]
     regime = rank * n_regimes // np.maximum(count[asset], 1) + 1
     keep = count[asset] >= n_regimes
-    classes = table["class"].cast(pa.string()).to_numpy(zero_copy_only=False)
-    grouped = pa.table({
-        "class": classes[keep], "regime": regime[keep].astype(np.int32), "vol": vol[keep],
-        "pnl": table["pnl_sum"].to_numpy()[keep], "hit": (table["pnl_sum"].to_numpy()[keep] > 0).astype(np.float64),
-        "weighted": (table["pnl_sum"].to_numpy() * table["weight"].to_numpy())[keep],
-    }).group_by(["class", "regime"]).aggregate(
-        [("pnl", "count"), ("vol", "mean"), ("pnl", "mean"), ("hit", "mean"), ("weighted", "sum")])
-    result = pa.table({
-        "class": grouped["class"], "regime": grouped["regime"], "n_straddles": grouped["pnl_count"].cast(pa.int64()),
-        "mean_strike_vol": grouped["vol_mean"], "mean_pnl": grouped["pnl_mean"], "hit_ratio": grouped["hit_mean"],
-        "pnl": grouped["weighted_sum"],
+    class_names, class_index = np.unique(
+        table["class"].cast(pa.string()).to_numpy(zero_copy_only=False)[keep], return_inverse=True)
+    # one cell per (class, regime): cells in class-name then regime order, as the result is sorted
+    cell = class_index * n_regimes + (regime[keep] - 1)
+    cells, cell_index, n_straddles = np.unique(cell, return_inverse=True, return_counts=True)
+    vol, pnl, weighted = vol[keep], pnl[keep], weighted[keep]
+    by_cell = np.argsort(cell_index, kind="stable")
+    hits = [hit_ratio(part) for part in np.split(pnl[by_cell], np.cumsum(n_straddles)[:-1])] if len(cells) else []
+
+    def cell_sum(values):
+        return np.bincount(cell_index, weights=values, minlength=len(cells))
+
+    return pa.table({
+        "class": pa.array(class_names[cells // n_regimes].tolist() if len(cells) else [], pa.string()),
+        "regime": pa.array(cells % n_regimes + 1, pa.int32()),
+        "n_straddles": pa.array(n_straddles, pa.int64()),
+        "mean_strike_vol": pa.array(cell_sum(vol) / n_straddles, pa.float64()),
+        "mean_pnl": pa.array(cell_sum(pnl) / n_straddles, pa.float64()),
+        "hit_ratio": pa.array(np.array(hits, dtype=np.float64), pa.float64(), from_pandas=True),
+        "pnl": pa.array(cell_sum(weighted), pa.float64()),
     })
-    return result.sort_by([("class", "ascending"), ("regime", "ascending")])
 
 
 # --- table builders -----------------------------------------------------------------------------
@@ -395,7 +467,7 @@ def _summary_row(bucket: str, dates: np.ndarray, series: dict[str, np.ndarray], 
     deepest, longest = max_drawdown(x), longest_drawdown(x)
 
     def date_at(position):
-        return None if position is None or not len(dates) else dates[max(position, 0)].item()
+        return _date_at(dates, position)
 
     row = {
         "bucket": bucket, "start": date_at(0), "end": date_at(len(dates) - 1), "n_days": len(x),
@@ -417,7 +489,19 @@ def _summary_row(bucket: str, dates: np.ndarray, series: dict[str, np.ndarray], 
         suffix = f"{round(level * 100)}"
         row[f"var_{suffix}"] = value_at_risk(x, level)
         row[f"cvar_{suffix}"] = conditional_value_at_risk(x, level)
-    return {name: _none_if_nan(value) for name, value in row.items()}
+    return row
+
+
+def _date_at(dates: np.ndarray, position: int | None) -> dt.date | None:
+    """The date of a position in a bucket's series of consecutive weekdays ``dates``. Position -1,
+    a drawdown peak at the starting level (before the first day), is the weekday before
+    ``dates[0]``: the last weekday on which the cumulative P&L was still at its starting 0."""
+    if position is None or not len(dates):
+        return None
+    if position >= 0:
+        return dates[position].item()
+    first = weekday_index(dates[:1].astype(np.int64))
+    return np.datetime64(int(weekday_dates(first + position)[0]), "D").item()
 
 
 def _annual_rows(bucket: str, dates: np.ndarray, series: dict[str, np.ndarray], periods: float) -> list[dict]:
@@ -426,13 +510,19 @@ def _annual_rows(bucket: str, dates: np.ndarray, series: dict[str, np.ndarray], 
     for year in np.unique(years):
         mask = years == year
         x = series["pnl"][mask]
-        rows.append({name: _none_if_nan(value) for name, value in {
+        rows.append({
             "bucket": bucket, "year": int(year), "n_days": int(mask.sum()), "pnl": float(x.sum()),
             "opnl": float(series["opnl"][mask].sum()), "hpnl": float(series["hpnl"][mask].sum()),
             "ann_volatility": annualized_volatility(x, periods), "sharpe": sharpe_ratio(x, periods),
             "max_drawdown": max_drawdown(x).value, "hit_ratio": hit_ratio(x),
-        }.items()})
+        })
     return rows
+
+
+def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """A table of ``rows`` (dicts keyed by the schema's names), NaN stored as null."""
+    return pa.table({field.name: pa.array([row[field.name] for row in rows], field.type, from_pandas=True)
+                     for field in schema}, schema=schema)
 
 
 def _contribution(buckets: list[str], series: dict[str, np.ndarray]) -> pa.Table:
@@ -455,25 +545,25 @@ def _contribution(buckets: list[str], series: dict[str, np.ndarray]) -> pa.Table
     return table.take(np.argsort(-sums["pnl"], kind="stable"))
 
 
-def _correlation_table(buckets: list[str], matrix: np.ndarray) -> pa.Table:
-    correlation = pairwise_correlation(matrix)
+def _correlation_table(buckets: list[str], correlation: np.ndarray) -> pa.Table:
     columns = {"bucket": pa.array(buckets, pa.string())}
     for column, name in enumerate(buckets):
         columns[name] = pa.array(correlation[:, column], pa.float64(), from_pandas=True)
     return pa.table(columns)
 
 
-def _none_if_nan(value):
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def _records(table: pa.Table) -> list[dict]:
-    return [{name: _json_value(value) for name, value in row.items()} for row in table.to_pylist()]
-
-
-def _json_value(value):
+def json_ready(value):
+    """``value`` as plain JSON-ready Python, recursively through dicts, lists and tuples: NaN and
+    infinities become None, dates ISO strings, NumPy scalars and arrays Python numbers and lists.
+    The one conversion to JSON of the statistics (:meth:`Stats.to_dict`, the report's summary)."""
+    if isinstance(value, dict):
+        return {str(key): json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_ready(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if hasattr(value, "isoformat"):
+    if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value

@@ -1,8 +1,8 @@
 """A self-contained HTML report of a backtest, with its charts as PNG files and its numbers as JSON.
 
 :func:`write_report` reads a backtest (an object or the folder :meth:`straddles.Backtest.write`
-wrote), computes the statistics of :mod:`straddles.stats` by asset class, group and asset, and
-writes, all or nothing:
+wrote), computes its statistics with :func:`straddles.stats` (module :mod:`straddles.performance`)
+by asset class, group and asset, and writes, all or nothing:
 
 * ``report.html`` (or ``out``): one file with every chart embedded as a base64 PNG and all styles
   inline, so it opens offline and can be mailed around;
@@ -27,41 +27,30 @@ import base64
 import datetime as dt
 import html
 import json
-import math
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from string import Template
 
-import numpy as np
+import pyarrow as pa
 
 from .. import __version__
+from ..dates import WEEKDAYS_PER_YEAR
 from ..errors import StraddlesError
 from ..outputs import write_files
-from ..pipeline import as_backtest
-from ..performance import TOTAL, Stats, stats, vol_regimes
+from ..performance import N_REGIMES, TOTAL, VALUED_STATUS, Stats, json_ready, stats, vol_regimes
+from ..pipeline import Backtest, as_backtest
+from ..status import STATUS_MEANINGS
 from . import figures
 
 #: file name of the report inside a backtest folder when no ``out`` is given
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.json"
-#: entry vol regimes (quintiles)
-N_REGIMES = 5
 #: assets listed among the top and among the bottom contributors
 N_CONTRIBUTORS = 10
-#: SPEC 13.1: why a straddle has a status
-STATUS_MEANING = {
-    "unsupported_expiry": "expiry code not F/R/W/BD/OVERRIDE (or a bad occurrence number)",
-    "no_legs": "F straddle without a usable far vol",
-    "unsupported_model": "valuation model not ES, CDS_ES or NS",
-    "no_override": "OVERRIDE expiry with no row in the overrides CSV for the entry or expiry month",
-    "no_anchor": "the F/R/W/BD occurrence does not exist in the entry or expiry month",
-    "no_prices": "some leg has no price on any day of the straddle's span",
-    "no_entry": "no day with all legs priced in the entry month",
-    "no_expiry": "no day with all legs priced between the expiry anchor and the month end",
-    "bad_entry": "the model rejects the entry day's inputs",
-    "valued": "valued: daily P&L produced",
-}
+#: what the entry-vol regimes are called: (group, share of the range), e.g. ("quintile", "fifth")
+REGIME_GROUP, REGIME_SHARE = figures.quantile_words(N_REGIMES)
 SECTIONS = (
     ("summary", "Executive summary"), ("cumulative", "Cumulative P&L"), ("drawdowns", "Drawdowns"),
     ("annual", "Annual table"), ("contributors", "Top and bottom contributors"),
@@ -120,20 +109,20 @@ def build_report(backtest, label: str, periods_per_year: float = 252) -> Report:
 
 @dataclass
 class _Context:
-    """Everything the sections draw on, computed once."""
+    """Everything the sections draw on, each computed once (the derived rows on first use)."""
 
     label: str
     generated: str
-    backtest: object
+    backtest: Backtest
     classes: Stats
     groups: Stats
     assets: Stats
-    regimes: object
+    regimes: pa.Table
     status: dict[str, int]
     asset_class: dict[str, str]
 
     @classmethod
-    def of(cls, backtest, label: str, periods_per_year: float) -> "_Context":
+    def of(cls, backtest: Backtest, label: str, periods_per_year: float) -> "_Context":
         return cls(label=label, generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                    backtest=backtest,
                    classes=stats(backtest, "class", periods_per_year=periods_per_year),
@@ -146,14 +135,51 @@ class _Context:
     def has_pnl(self) -> bool:
         return len(self.classes.dates) > 0
 
-    @property
+    @cached_property
+    def class_rows(self) -> list[dict]:
+        """The summary rows by class, the total last."""
+        return self.classes.summary.to_pylist()
+
+    @cached_property
     def total(self) -> dict:
-        return self.classes.summary.to_pylist()[-1]
+        return self.class_rows[-1]
+
+    @cached_property
+    def group_rows(self) -> list[dict]:
+        return self.groups.summary.to_pylist()
+
+    @cached_property
+    def correlation_rows(self) -> list[dict]:
+        """The correlation table between classes (null where undefined), one row per class."""
+        return self.classes.correlation.to_pylist()
+
+    @cached_property
+    def asset_contribution(self) -> list[dict]:
+        """The contribution rows by asset, largest P&L first."""
+        return self.assets.contribution.to_pylist()
+
+    @cached_property
+    def regime_rows(self) -> list[dict]:
+        return self.regimes.to_pylist()
+
+    @cached_property
+    def contributors(self) -> dict[str, list[dict]]:
+        """Top and bottom assets by total P&L: up to N_CONTRIBUTORS each, without overlap; each a
+        contribution row with the asset's class and Sharpe ratio added (new dicts)."""
+        rows = self.asset_contribution
+        n_top = min(N_CONTRIBUTORS, (len(rows) + 1) // 2)
+        sharpe = dict(zip(self.assets.summary["bucket"].to_pylist(), self.assets.summary["sharpe"].to_pylist()))
+
+        def described(row: dict) -> dict:
+            return {**row, "class": self.asset_class.get(row["bucket"]), "sharpe": sharpe.get(row["bucket"])}
+
+        return {"top": [described(row) for row in rows[:n_top]],
+                "bottom": [described(row) for row in rows[::-1][:min(n_top, len(rows) - n_top)]]}
 
     def meta(self) -> list[str]:
         straddles = self.backtest.straddles.num_rows
         items = [self.label, f"{self.backtest.assets.num_rows} assets", f"{straddles:,} straddles",
-                 f"{self.status.get('valued', 0):,} valued"]
+                 f"{self.status.get(VALUED_STATUS, 0):,} valued"]
         if self.has_pnl:
             items.insert(1, f"{self.total['start']} to {self.total['end']}")
         return items
@@ -167,9 +193,8 @@ def _load(source):
 def _figures(context: _Context) -> dict[str, bytes]:
     if not context.has_pnl:
         return {"status.png": figures.status_bars(context.status)} if context.status else {}
-    contributors = _contributors(context)
+    contributors = context.contributors
     shown = sorted(contributors["top"] + contributors["bottom"], key=lambda row: -row["pnl"])
-    regimes = context.regimes.to_pydict()
     pictures = {
         "cumulative_pnl.png": figures.cumulative_pnl(context.classes),
         "drawdown.png": figures.drawdowns(context.classes),
@@ -180,28 +205,12 @@ def _figures(context: _Context) -> dict[str, bytes]:
     }
     names = context.classes.buckets[:-1]
     if len(names) > 1:
-        pictures["correlation.png"] = figures.correlation_heatmap(names, _correlation_matrix(context.classes))
-    if regimes["class"]:
-        pictures["vol_regimes.png"] = figures.vol_regimes(regimes["class"], regimes["regime"], regimes["mean_pnl"],
-                                                          N_REGIMES)
+        pictures["correlation.png"] = figures.correlation_heatmap(names, context.classes.correlation_matrix)
+    if context.regime_rows:
+        rows = context.regime_rows
+        pictures["vol_regimes.png"] = figures.vol_regimes([r["class"] for r in rows], [r["regime"] for r in rows],
+                                                          [r["mean_pnl"] for r in rows], N_REGIMES)
     return pictures
-
-
-def _contributors(context: _Context) -> dict[str, list[dict]]:
-    """Top and bottom assets by total P&L: up to N_CONTRIBUTORS each, without overlap."""
-    rows = context.assets.contribution.to_pylist()
-    n_top = min(N_CONTRIBUTORS, (len(rows) + 1) // 2)
-    sharpe = {row["bucket"]: row["sharpe"] for row in context.assets.summary.to_pylist()}
-    for row in rows:
-        row["class"] = context.asset_class.get(row["bucket"])
-        row["sharpe"] = sharpe.get(row["bucket"])
-    return {"top": rows[:n_top], "bottom": rows[::-1][:min(n_top, len(rows) - n_top)]}
-
-
-def _correlation_matrix(result: Stats) -> np.ndarray:
-    names = result.correlation["bucket"].to_pylist()
-    return np.array([result.correlation[name].to_numpy(zero_copy_only=False) for name in names],
-                    dtype=np.float64).T if names else np.zeros((0, 0))
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -221,16 +230,16 @@ def _summary_section(context: _Context, pictures: dict) -> str:
     return _section("summary", f"""
 <div class="cards">{card_html}</div>
 <ul class="findings">{findings}</ul>
-<h3>By asset class</h3>{_stats_table(context.classes, "class")}
-<h3>By group</h3>{_stats_table(context.groups, "group")}
+<h3>By asset class</h3>{_stats_table(context.class_rows, "class")}
+<h3>By group</h3>{_stats_table(context.group_rows, "group")}
 <p class="note">P&amp;L in percent of notional (see Methodology). Annualized with
 {_num(context.classes.periods_per_year, 0)} periods a year on the weekday series; VaR and CVaR are
 daily. Longest drawdown in weekdays.</p>""")
 
 
 def _findings(context: _Context) -> list[str]:
-    total, classes = context.total, context.classes.summary.to_pylist()[:-1]
-    years = total["n_days"] / 261
+    total, classes = context.total, context.class_rows[:-1]
+    years = total["n_days"] / WEEKDAYS_PER_YEAR
     items = [f"Over {total['start']} to {total['end']} ({total['n_days']:,} weekdays, {years:.1f} years) the "
              f"{context.backtest.assets.num_rows} assets in {len(classes)} classes made {_pct(total['pnl'])} of "
              f"notional: {_pct(total['ann_return'])} a year at {_pct(total['ann_volatility'])} volatility, "
@@ -245,26 +254,25 @@ def _findings(context: _Context) -> list[str]:
         items.append(f"Best class {html.escape(best['bucket'])} ({_pct(best['pnl'])}), worst "
                      f"{html.escape(worst['bucket'])} ({_pct(worst['pnl'])}).")
     items.append(f"Option P&amp;L {_pct(total['opnl'])} and delta-hedge P&amp;L {_pct(total['hpnl'])}.")
-    risk = sorted((r["share_of_risk"] for r in context.assets.contribution.to_pylist()
-                   if r["share_of_risk"] is not None), reverse=True)
+    risk = sorted((r["share_of_risk"] for r in context.asset_contribution if r["share_of_risk"] is not None),
+                  reverse=True)
     if risk:
         items.append(f"Concentration: the {min(5, len(risk))} largest risk contributors carry "
                      f"{_share(sum(risk[:5]))} of the portfolio's daily P&amp;L variance.")
     low, high = _regime_means(context)
     if low is not None and high is not None:
-        items.append(f"Straddles entered when implied vol was in the top fifth of their asset's range averaged "
-                     f"{_pct(high)} per straddle, against {_pct(low)} in the bottom fifth.")
-    valued, count = context.status.get("valued", 0), sum(context.status.values())
-    items.append(f"{valued:,} of {count:,} straddles ({_share(valued / count if count else math.nan)}) were valued.")
+        items.append(f"Straddles entered when implied vol was in the top {REGIME_SHARE} of their asset's range "
+                     f"averaged {_pct(high)} per straddle, against {_pct(low)} in the bottom {REGIME_SHARE}.")
+    valued, count = context.status.get(VALUED_STATUS, 0), sum(context.status.values())
+    items.append(f"{valued:,} of {count:,} straddles ({_share(valued / count if count else None)}) were valued.")
     return items
 
 
 def _regime_means(context: _Context) -> tuple[float | None, float | None]:
     """Mean P&L per straddle in the lowest and highest regime, over all classes."""
-    table = context.regimes.to_pydict()
     means = []
     for regime in (1, N_REGIMES):
-        rows = [(n, m) for r, n, m in zip(table["regime"], table["n_straddles"], table["mean_pnl"]) if r == regime]
+        rows = [(r["n_straddles"], r["mean_pnl"]) for r in context.regime_rows if r["regime"] == regime]
         count = sum(n for n, _ in rows)
         means.append(sum(n * m for n, m in rows) / count if count else None)
     return means[0], means[1]
@@ -285,7 +293,7 @@ def _drawdown_section(context: _Context, pictures: dict) -> str:
               r["max_drawdown_recovery"] or ("not yet" if r["max_drawdown_trough"] else None), r["recovery_days"],
               r["longest_drawdown_days"], r["longest_drawdown_start"],
               r["longest_drawdown_end"] or ("not yet" if r["longest_drawdown_start"] else None)],
-             "total" if r["bucket"] == TOTAL else "") for r in context.classes.summary.to_pylist()]
+             "total" if r["bucket"] == TOTAL else "") for r in context.class_rows]
     return _section("drawdowns", _figure(pictures, "drawdown.png",
                                          "Distance of cumulative P&L below its running peak.") + _table(columns, rows))
 
@@ -304,7 +312,7 @@ def _annual_section(context: _Context, pictures: dict) -> str:
         total = cell.get((TOTAL, year), {})
         rows.append(([str(year)] + [cell.get((name, year), {}).get("pnl") for name in names]
                      + [total.get("sharpe"), total.get("max_drawdown"), total.get("hit_ratio")], ""))
-    summary = {row["bucket"]: row for row in context.classes.summary.to_pylist()}
+    summary = {row["bucket"]: row for row in context.class_rows}
     total = summary[TOTAL]
     rows.append((["all years"] + [summary[name]["pnl"] for name in names]
                  + [total["sharpe"], total["max_drawdown"], total["hit_ratio"]], "total"))
@@ -317,7 +325,7 @@ def _annual_section(context: _Context, pictures: dict) -> str:
 def _contributors_section(context: _Context, pictures: dict) -> str:
     if not context.has_pnl:
         return _section("contributors", _empty())
-    lists = _contributors(context)
+    lists = context.contributors
     columns = [("asset", "text"), ("class", "text"), ("P&L", "pct"), ("share of total P&L", "share"),
                ("share of variance", "share"), ("option P&L", "pct"), ("hedge P&L", "pct"), ("Sharpe", "num")]
 
@@ -339,7 +347,7 @@ def _split_section(context: _Context, pictures: dict) -> str:
     columns = [("", "text"), ("option P&L", "pct"), ("hedge P&L", "pct"), ("total P&L", "pct"),
                ("hedge share: |hpnl| / (|opnl| + |hpnl|)", "share")]
     rows = [([r["bucket"], r["opnl"], r["hpnl"], r["pnl"], _ratio(abs(r["hpnl"]), abs(r["opnl"]) + abs(r["hpnl"]))],
-             "total" if r["bucket"] == TOTAL else "") for r in context.classes.summary.to_pylist()]
+             "total" if r["bucket"] == TOTAL else "") for r in context.class_rows]
     return _section("pnl-split", _figure(pictures, "pnl_split.png", "Option P&L is the change in the straddles' "
                                          "value, hedge P&L that of the delta hedge held from the previous day.")
                     + _table(columns, rows))
@@ -348,10 +356,9 @@ def _split_section(context: _Context, pictures: dict) -> str:
 def _correlation_section(context: _Context, pictures: dict) -> str:
     if "correlation.png" not in pictures:
         return _section("correlation", _empty("Fewer than two asset classes have P&L: no correlation to show."))
-    names = context.classes.correlation["bucket"].to_pylist()
-    matrix = _correlation_matrix(context.classes)
+    names = context.classes.buckets[:-1]
     columns = [("", "text")] + [(name, "num") for name in names]
-    rows = [([name] + list(matrix[i]), "") for i, name in enumerate(names)]
+    rows = [([row["bucket"]] + [row[name] for name in names], "") for row in context.correlation_rows]
     return _section("correlation", "<div class='two'><div>" + _figure(
         pictures, "correlation.png", "Pearson correlation of daily (weekday) P&L between classes, each pair over "
         "the days both have P&L.") + f"</div><div>{_table(columns, rows)}</div></div>")
@@ -360,7 +367,7 @@ def _correlation_section(context: _Context, pictures: dict) -> str:
 def _regimes_section(context: _Context, pictures: dict) -> str:
     if "vol_regimes.png" not in pictures:
         return _section("vol-regimes", _empty("Not enough valued straddles to form implied-vol regimes."))
-    table = context.regimes.to_pylist()
+    table = context.regime_rows
     cell = {(r["class"], r["regime"]): r for r in table}
     columns = ([("class", "text"), ("straddles", "int")]
                + [(f"Q{q} mean P&L" + (" (low vol)" if q == 1 else " (high vol)" if q == N_REGIMES else ""), "pct")
@@ -371,24 +378,26 @@ def _regimes_section(context: _Context, pictures: dict) -> str:
         regimes = [cell.get((name, q), {}) for q in range(1, N_REGIMES + 1)]
         rows.append(([name, sum(r.get("n_straddles", 0) for r in regimes)] + [r.get("mean_pnl") for r in regimes]
                      + [regimes[0].get("hit_ratio"), regimes[-1].get("hit_ratio")], ""))
-    explanation = ("<p class='note'>Each valued straddle is ranked by its implied vol on the entry day "
-                   "(<code>strike_vol</code>) among the valued straddles of the same asset and put into a quintile: "
-                   "Q1 holds the asset's lowest fifth of entry vols, Q5 its highest. Ranking within the asset makes "
-                   "vols of different levels and units (percent, basis points) comparable. The quintiles use the "
-                   "whole sample, so the table describes how P&amp;L varied with the vol level; it is not a "
-                   "tradable signal. Mean P&amp;L is per straddle and unweighted; weighted P&amp;L applies the "
-                   "schedule weights; both, with the mean entry vol of each quintile, are in summary.json.</p>")
+    explanation = (f"<p class='note'>Each valued straddle is ranked by its implied vol on the entry day "
+                   f"(<code>strike_vol</code>) among the valued straddles of the same asset and put into a "
+                   f"{REGIME_GROUP}: Q1 holds the asset's lowest {REGIME_SHARE} of entry vols, Q{N_REGIMES} its "
+                   f"highest. Ranking within the asset makes vols of different levels and units (percent, basis "
+                   f"points) comparable. The {REGIME_GROUP}s use the whole sample, so the table describes how "
+                   f"P&amp;L varied with the vol level; it is not a tradable signal. Mean P&amp;L is per straddle "
+                   f"and unweighted; the hit ratio is the share of straddles with a gain among those with a "
+                   f"non-zero P&amp;L; weighted P&amp;L applies the schedule weights; it and the mean entry vol of "
+                   f"each {REGIME_GROUP} are in summary.json.</p>")
     return _section("vol-regimes", explanation + _figure(pictures, "vol_regimes.png",
-                                                         "Mean P&L per straddle by entry-vol quintile.")
+                                                         f"Mean P&L per straddle by entry-vol {REGIME_GROUP}.")
                     + _table(columns, rows))
 
 
 def _status_section(context: _Context, pictures: dict) -> str:
     count = sum(context.status.values())
     columns = [("status", "text"), ("straddles", "int"), ("share", "share"), ("meaning", "text")]
-    rows = [([name, n, n / count, STATUS_MEANING.get(name, "")], "") for name, n in context.status.items()]
+    rows = [([name, n, n / count, STATUS_MEANINGS.get(name, "")], "") for name, n in context.status.items()]
     rows.append((["all", count, 1.0 if count else None, ""], "total"))
-    valued = context.status.get("valued", 0)
+    valued = context.status.get(VALUED_STATUS, 0)
     intro = (f"<p>{valued:,} of {count:,} straddles were valued. Every other straddle keeps its row with the first "
              f"reason (in the engine's priority order) why it could not be valued.</p>")
     return _section("status", intro + _table(columns, rows) + _figure(pictures, "status.png", "Straddles per status."))
@@ -408,7 +417,8 @@ def _method_section(context: _Context, pictures: dict) -> str:
                          f"(ddof 1) × √{periods}; Sharpe = their ratio (no risk-free rate: the P&amp;L is already "
                          "an excess return).",
         "Drawdowns": "Drawdown = cumulative P&amp;L minus its running peak (the series starts at 0). Recovery is the "
-                     "first day back at the peak; durations count weekdays.",
+                     "first day back at the peak; durations count weekdays. A peak at the starting 0 (a series "
+                     "that falls on its first day) is dated the weekday before the first day.",
         "Tails": "Hit ratio = up days / days with non-zero P&amp;L. VaR = the 5 % (1 %) quantile of daily P&amp;L, "
                  "CVaR = the mean of the days at or below it; skew = Fisher-Pearson coefficient.",
         "Sizing": "None: this report shows the engine's unit-notional P&amp;L. Use straddles.portfolio(..., "
@@ -436,14 +446,15 @@ def _figure(pictures: dict, name: str, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
-def _stats_table(result: Stats, label: str) -> str:
+def _stats_table(rows: list[dict], label: str) -> str:
+    """The summary table of one breakdown, from its summary rows."""
     columns = [(label, "text"), ("P&L", "pct"), ("ann. return", "pct"), ("ann. volatility", "pct"),
                ("Sharpe", "num"), ("max drawdown", "pct"), ("longest drawdown", "int"), ("hit ratio", "share"),
                ("VaR 95", "pct"), ("CVaR 95", "pct"), ("VaR 99", "pct"), ("CVaR 99", "pct"), ("skew", "num")]
-    rows = [([r["bucket"], r["pnl"], r["ann_return"], r["ann_volatility"], r["sharpe"], r["max_drawdown"],
+    table_rows = [([r["bucket"], r["pnl"], r["ann_return"], r["ann_volatility"], r["sharpe"], r["max_drawdown"],
               r["longest_drawdown_days"], r["hit_ratio"], r["var_95"], r["cvar_95"], r["var_99"], r["cvar_99"],
-              r["skew"]], "total" if r["bucket"] == TOTAL else "") for r in result.summary.to_pylist()]
-    return _table(columns, rows)
+              r["skew"]], "total" if r["bucket"] == TOTAL else "") for r in rows]
+    return _table(columns, table_rows)
 
 
 def _table(columns: list[tuple[str, str]], rows: list[tuple[list, str]]) -> str:
@@ -466,25 +477,23 @@ def _cell(value, kind: str) -> str:
     return f"<td class='num{sign}'>{text}</td>"
 
 
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and not math.isfinite(value))
-
+# The formatters take None for a missing number: the statistics tables hold null, never NaN.
 
 def _pct(value, digits: int = 2) -> str:
     """A fraction of notional in percent, with a true minus sign."""
-    return "—" if _missing(value) else f"{value * 100:,.{digits}f}%".replace("-", "−")
+    return "—" if value is None else f"{value * 100:,.{digits}f}%".replace("-", "−")
 
 
 def _share(value) -> str:
-    return "—" if _missing(value) else f"{value * 100:.1f}%".replace("-", "−")
+    return "—" if value is None else f"{value * 100:.1f}%".replace("-", "−")
 
 
 def _num(value, digits: int = 2) -> str:
-    return "—" if _missing(value) else f"{value:,.{digits}f}".replace("-", "−")
+    return "—" if value is None else f"{value:,.{digits}f}".replace("-", "−")
 
 
 def _int(value) -> str:
-    return "—" if _missing(value) else f"{int(value):,}"
+    return "—" if value is None else f"{int(value):,}"
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -494,11 +503,11 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 # --- summary.json --------------------------------------------------------------------------------
 
 def _summary_json(context: _Context, figure_names: list[str]) -> dict:
-    """The headline numbers, JSON-ready (plain floats, ISO dates, None where undefined)."""
-    classes = context.classes.to_dict()
-    by_bucket = {row["bucket"]: row for row in classes["summary"]}
-    contributors = _contributors(context)
-    return _plain({
+    """The headline numbers, JSON-ready (plain floats, ISO dates, None where undefined): the rows
+    as the statistics tables hold them, converted once by :func:`~straddles.performance.json_ready`."""
+    by_bucket = {row["bucket"]: row for row in context.class_rows}
+    contributors = context.contributors
+    return json_ready({
         "source": context.label,
         "generated": context.generated,
         "units": "fractions of notional (fraction of strike for ES/CDS_ES, per unit swap notional for NS); "
@@ -510,31 +519,16 @@ def _summary_json(context: _Context, figure_names: list[str]) -> dict:
         "status_counts": context.status,
         "total": by_bucket.get(TOTAL) if context.has_pnl else None,
         "classes": {name: row for name, row in by_bucket.items() if name != TOTAL},
-        "groups": {row["bucket"]: row for row in context.groups.to_dict()["summary"] if row["bucket"] != TOTAL},
-        "annual": classes["annual"],
-        "contribution_by_class": classes["contribution"],
+        "groups": {row["bucket"]: row for row in context.group_rows if row["bucket"] != TOTAL},
+        "annual": context.classes.annual.to_pylist(),
+        "contribution_by_class": context.classes.contribution.to_pylist(),
         "top_contributors": contributors["top"],
         "bottom_contributors": contributors["bottom"],
         "correlation": {row["bucket"]: {k: v for k, v in row.items() if k != "bucket"}
-                        for row in classes["correlation"]},
-        "vol_regimes": context.regimes.to_pylist(),
+                        for row in context.correlation_rows},
+        "vol_regimes": context.regime_rows,
         "figures": figure_names,
     })
-
-
-def _plain(value):
-    """Recursively turn NaN/inf into None and dates into ISO strings."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    return value
 
 
 def _bytes_writer(data: bytes):

@@ -11,7 +11,7 @@ import io
 
 import numpy as np
 
-from ..performance import TOTAL, Stats
+from ..performance import TOTAL, VALUED_STATUS, Stats
 
 DPI = 110
 WIDTH = 10.0
@@ -20,6 +20,15 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#bcbd22", "#17becf")
 GAIN, LOSS = "#2e7d32", "#c62828"
 PERCENT = 100.0
+#: names of the n-quantiles and of the share of the range each holds, for the common n
+_QUANTILE_WORDS = {2: ("half", "half"), 3: ("tercile", "third"), 4: ("quartile", "quarter"),
+                   5: ("quintile", "fifth"), 10: ("decile", "tenth")}
+
+
+def quantile_words(n: int) -> tuple[str, str]:
+    """What one of ``n`` equal quantile groups is called, and the share of the range it holds:
+    ``("quintile", "fifth")`` for 5, ``("1/7 group", "1/7")`` for a number without a usual name."""
+    return _QUANTILE_WORDS.get(n, (f"1/{n} group", f"1/{n}"))
 
 
 def bucket_colors(buckets: list[str]) -> dict[str, str]:
@@ -135,16 +144,17 @@ def vol_regimes(classes: list[str], regimes: list[int], mean_pnl: list[float], n
     axes.set_xticks(positions, [f"Q{r}" + (" (low)" if r == 1 else " (high)" if r == n_regimes else "")
                                 for r in positions])
     axes.axhline(0, color="#555555", linewidth=0.8)
-    _finish(axes, "Mean P&L per straddle by entry implied-vol quintile (% of notional)", legend=True, dates=False)
+    _finish(axes, f"Mean P&L per straddle by entry implied-vol {quantile_words(n_regimes)[0]} (% of notional)",
+            legend=True, dates=False)
     return _png(figure)
 
 
 def status_bars(counts: dict[str, int]) -> bytes:
-    """Straddle counts per status, valued in green."""
+    """Straddle counts per status, the valued ones in green."""
     names = list(counts)
     figure, axes = _figure(0.8 + 0.32 * len(names), width=7.0)
     positions = np.arange(len(names))[::-1]
-    axes.barh(positions, list(counts.values()), color=[GAIN if n == "valued" else "#90a4ae" for n in names])
+    axes.barh(positions, list(counts.values()), color=[GAIN if n == VALUED_STATUS else "#90a4ae" for n in names])
     axes.set_yticks(positions, names)
     axes.set_xlabel("straddles")
     axes.grid(axis="x", color="#e0e0e0")
