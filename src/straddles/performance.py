@@ -408,7 +408,7 @@ def vol_regimes(source, n_regimes: int = N_REGIMES) -> pa.Table:
     valued = pc.and_(pc.equal(straddles["status"].cast(pa.string()), VALUED_STATUS),
                      pc.and_(straddles["strike_vol"].is_valid(), straddles["pnl_sum"].is_valid()))
     table = straddles.filter(valued).select(["asset", "class", "strike_vol", "pnl_sum", "weight"])
-    asset = np.unique(table["asset"].cast(pa.string()).to_numpy(zero_copy_only=False), return_inverse=True)[1]
+    asset = _categories(table["asset"])[1]
     vol, pnl = table["strike_vol"].to_numpy(), table["pnl_sum"].to_numpy()
     weighted = pnl * table["weight"].to_numpy()
     order = np.lexsort((vol, asset))
@@ -418,8 +418,8 @@ def vol_regimes(source, n_regimes: int = N_REGIMES) -> pa.Table:
     rank[order] = np.arange(len(order)) - first_of_asset[asset[order]]
     regime = rank * n_regimes // np.maximum(count[asset], 1) + 1
     keep = count[asset] >= n_regimes
-    class_names, class_index = np.unique(
-        table["class"].cast(pa.string()).to_numpy(zero_copy_only=False)[keep], return_inverse=True)
+    class_names, class_of_row = _categories(table["class"])
+    class_names, class_index = np.array(class_names, dtype=object), class_of_row[keep]
     # one cell per (class, regime): cells in class-name then regime order, as the result is sorted
     cell = class_index * n_regimes + (regime[keep] - 1)
     cells, cell_index, n_straddles = np.unique(cell, return_inverse=True, return_counts=True)
