@@ -16,7 +16,7 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from straddles.outputs import parquet_options
+from straddles.engine.outputs import parquet_options
 
 
 def best_write(table: pa.Table, path: str, **options) -> tuple[float, float]:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from straddles import status as st
-from straddles.anchors import NO_DAY
-from straddles.pipeline import days_table
-from straddles.dates import day_number, day_to_date, parse_month
-from straddles.straddle_table import StraddleFrame
-from straddles.kernel import run_kernel
-from straddles.legs import LEG_NAMES, SeriesCatalog
-from straddles.model_codes import MODEL_CODES, MODEL_UNSUPPORTED
-from straddles.prices import PriceStore
+from straddles.engine import status as st
+from straddles.engine.anchors import NO_DAY
+from straddles.engine.pipeline import days_table
+from straddles.engine.dates import day_number, day_to_date, parse_month
+from straddles.engine.straddle_table import StraddleFrame
+from straddles.engine.kernel import run_kernel
+from straddles.engine.legs import LEG_NAMES, SeriesCatalog
+from straddles.engine.model_codes import MODEL_CODES, MODEL_UNSUPPORTED
+from straddles.engine.prices import PriceStore
 
 
 def kernel_value_straddle(row: dict, prices: pa.Table) -> tuple[dict, list[dict]]:

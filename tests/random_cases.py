@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from straddles.anchors import Overrides
-from straddles.straddle_table import build_straddles
+from straddles.engine.anchors import Overrides
+from straddles.engine.straddle_table import build_straddles
 
 EXPIRY_CODES = ["F1", "F3", "F5", "R2", "W3", "W5", "BD1", "BD7", "BDa", "BDb", "BD22", "OVERRIDE", "OVERRIDE15",
                 "LBa", "X2", "F0"]

@@ -7,9 +7,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from straddles.aggregation import aggregate, asset_multipliers, portfolio
+from straddles.engine.totals import aggregate
+from straddles.results.aggregation import asset_multipliers, portfolio
 from straddles.errors import StraddlesError
-from straddles.pipeline import Backtest
+from straddles.engine.pipeline import Backtest
 
 FRI, SAT, SUN, MON = (dt.date(2024, 1, 5) + dt.timedelta(days=i) for i in range(4))
 ASSETS = [  # asset, class, group, WeightCap

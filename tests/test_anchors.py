@@ -5,8 +5,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from straddles.anchors import NO_DAY, load_overrides, nth_business_day, nth_weekday
-from straddles.dates import (FRIDAY, THURSDAY, WEDNESDAY, day_label, day_number, month_end, month_index,
+from straddles.engine.anchors import NO_DAY, load_overrides, nth_business_day, nth_weekday
+from straddles.engine.dates import (FRIDAY, THURSDAY, WEDNESDAY, day_label, day_number, month_end, month_index,
                              month_start, weekday)
 from straddles.errors import OverridesError
 

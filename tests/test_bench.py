@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from straddles.bench import es_value_numpy, norm_cdf_numpy, run_bench, write_json
-from straddles.models import es_value
+from straddles.engine.models import es_value
 
 
 @given(st.floats(-40, 40))

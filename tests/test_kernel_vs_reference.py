@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from random_cases import random_case
-from straddles.pipeline import days_table, straddle_table
-from straddles.kernel import run_kernel
-from straddles.prices import PriceStore
-from straddles.reference import price_lookup, reference_backtest
+from straddles.engine.pipeline import days_table, straddle_table
+from straddles.engine.kernel import run_kernel
+from straddles.engine.prices import PriceStore
+from straddles.engine.reference import price_lookup, reference_backtest
 
 SEEDS = range(300)
 TOLERANCE = 1e-12

@@ -4,7 +4,7 @@ import pyarrow.compute as pc
 import pytest
 
 from straddles import expand
-from straddles.legs import futures_ticker, has_far_vol
+from straddles.engine.legs import futures_ticker, has_far_vol
 
 LEGS = ("vol", "hedge", "hedge1", "hedge2", "hedge3", "hedge4")
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from straddles.models import es_value, norm_cdf, ns_value
+from straddles.engine.models import es_value, norm_cdf, ns_value
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from straddles.aggregation import portfolio
+from straddles.results.aggregation import portfolio
 from straddles.errors import StraddlesError
-from straddles.pipeline import Backtest
-from straddles.dates import weekday_dates, weekday_index
-from straddles.performance import (
+from straddles.engine.pipeline import Backtest
+from straddles.engine.dates import weekday_dates, weekday_index
+from straddles.results.performance import (
     TOTAL, annualized_return, annualized_volatility, conditional_value_at_risk, drawdown, hit_ratio, json_ready,
     longest_drawdown, max_drawdown, pairwise_correlation, sharpe_ratio, skewness, stats, value_at_risk, vol_regimes,
 )

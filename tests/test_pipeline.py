@@ -7,8 +7,8 @@ import pytest
 
 import straddles
 from conftest import write_amt
-from straddles import outputs
-from straddles.pipeline import ASSET_PNL_FILE, DAYS_FILE, STRADDLE_COLUMNS, STRADDLES_FILE, load_backtest
+from straddles.engine import outputs
+from straddles.engine.pipeline import ASSET_PNL_FILE, DAYS_FILE, STRADDLE_COLUMNS, STRADDLES_FILE, load_backtest
 from straddles.errors import StraddlesError
 from straddles.synth import synthesize
 
@@ -168,7 +168,7 @@ def test_failed_write_leaves_no_files(example_run, tmp_path, monkeypatch):
             target.write_bytes(b"partial")
         return write
 
-    monkeypatch.setattr("straddles.pipeline.parquet_writer", failing_writer)
+    monkeypatch.setattr("straddles.engine.pipeline.parquet_writer", failing_writer)
     with pytest.raises(OSError, match="disk full"):
         example_run.write(tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
@@ -222,9 +222,9 @@ def test_streamed_day_table_equals_the_materialized_one(example_amt_path, exampl
 
 
 def test_day_sink_chunks_reassemble_the_day_table(example_amt_path, example_prices, example_run):
-    from straddles.kernel import run_kernel
-    from straddles.pipeline import days_table
-    from straddles.prices import PriceStore
+    from straddles.engine.kernel import run_kernel
+    from straddles.engine.pipeline import days_table
+    from straddles.engine.prices import PriceStore
 
     frame = straddles.build_straddles(example_amt_path, 2023, 2024)
     chunks = []
@@ -240,7 +240,7 @@ def test_failed_streamed_run_leaves_no_files(example_amt_path, example_prices, t
     def broken(frame, result):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("straddles.pipeline.asset_pnl_table", broken)
+    monkeypatch.setattr("straddles.engine.pipeline.asset_pnl_table", broken)
     with pytest.raises(RuntimeError, match="boom"):
         straddles.backtest(example_amt_path, example_prices, 2023, 2024, out=tmp_path / "out")
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import straddles.prices as prices
+import straddles.engine.prices as prices
 from straddles.errors import PriceStoreError
-from straddles.prices import PriceStore, load_prices, write_prices
+from straddles.engine.prices import PriceStore, load_prices, write_prices
 
 D = dt.date
 JAN2 = 19724  # 2024-01-02 as a day number (SPEC 1.2: 2024-01-01 = 19723)

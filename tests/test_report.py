@@ -11,10 +11,10 @@ import pytest
 
 import straddles
 from straddles.errors import StraddlesError
-from straddles.report import SECTIONS, SUMMARY_FILE, build_report, write_report
-from straddles.report.figures import quantile_words
-from straddles.performance import stats
-from straddles.status import STATUS_MEANINGS
+from straddles.results.report import SECTIONS, SUMMARY_FILE, build_report, write_report
+from straddles.results.report.figures import quantile_words
+from straddles.results.performance import stats
+from straddles.engine.status import STATUS_MEANINGS
 from straddles.synth import synthesize
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -57,7 +57,7 @@ def test_every_section_is_there(page):
                  "By asset class", "By group", "Top ", "Bottom ", "option P&amp;L", "hedge P&amp;L", "Q5 mean P&amp;L",
                  "unsupported_model", "valued", "all years"):
         assert text in page, text
-    for name in ("unsupported_model", "valued"):  # the status meanings come from straddles.status
+    for name in ("unsupported_model", "valued"):  # the status meanings come from straddles.engine.status
         assert html.escape(STATUS_MEANINGS[name]) in page, name
     assert "put into a quintile" in page and "top fifth" in page
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from straddles.schedules import (RULE_BD, RULE_OVERRIDE, RULE_UNSUPPORTED, RULE_WEEKDAY, asset_id, fix_letter,
+from straddles.engine.schedules import (RULE_BD, RULE_OVERRIDE, RULE_UNSUPPORTED, RULE_WEEKDAY, asset_id, fix_letter,
                                  parse_entry, split_code)
 
 

@@ -1,6 +1,6 @@
 """The per-straddle rules against the SPEC, for both implementations: every test taking the
-``run`` fixture runs once on the pure-Python reference (straddles.reference) and once on the
-compiled kernel (straddles.kernel, through tests/kernel_adapter.py).
+``run`` fixture runs once on the pure-Python reference (straddles.engine.reference) and once on the
+compiled kernel (straddles.engine.kernel, through tests/kernel_adapter.py).
 
 Covers SPEC-E10 (entry/expiry cases #1-#22), SPEC-E19 (worked P&L with gaps), SPEC-E20 (worked P&L
 with a rejected day), an NS straddle with SPEC-E18 numbers, status priority (SPEC 13.1), and the
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from kernel_adapter import kernel_value_straddle
-from straddles.reference import (DAY_COLUMNS, LEGS, RESULT_COLUMNS, price_lookup, reference_backtest,
+from straddles.engine.reference import (DAY_COLUMNS, LEGS, RESULT_COLUMNS, price_lookup, reference_backtest,
                                  value_straddle)
 
 YEAR = 2024
@@ -359,7 +359,7 @@ amt:
 
 
 def test_spec_e10_12_and_19_through_expand(tmp_path):
-    from straddles.straddle_table import expand
+    from straddles.engine.straddle_table import expand
 
     (tmp_path / "amt.yml").write_text(TINY_AMT)
     (tmp_path / "overrides.csv").write_text("ticker,expiry\nOTHER,2024-01-15\nOTHER,2024-02-15\n")

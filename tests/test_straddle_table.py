@@ -10,7 +10,7 @@ import pytest
 from conftest import REAL_DATA, write_amt
 from straddles import expand
 from straddles.errors import OverridesError, StraddlesError
-from straddles.straddle_table import build_straddles
+from straddles.engine.straddle_table import build_straddles
 
 REQUIRED = ("straddle_id", "asset", "straddle", "entry_month", "expiry_month", "ntrc", "ntrv", "xprc", "xprv", "wgt",
             "entry_anchor", "expiry_anchor", "status")

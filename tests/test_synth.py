@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from straddles.anchors import Overrides
-from straddles.dates import day_number, month_end, month_start, weekday
-from straddles.straddle_table import build_straddles
-from straddles.legs import HEDGE, LEG_NAMES, STANDARD_MONTH_CODES, VOL
+from straddles.engine.anchors import Overrides
+from straddles.engine.dates import day_number, month_end, month_start, weekday
+from straddles.engine.straddle_table import build_straddles
+from straddles.engine.legs import HEDGE, LEG_NAMES, STANDARD_MONTH_CODES, VOL
 from straddles.synth import SCHEMA, synthesize
 
 YEARS = (2023, 2024)

@@ -20,19 +20,19 @@ import importlib
 from pathlib import Path
 
 # The light stages are imported here (none of them imports numba); the rest on first use.
-from .aggregation import portfolio
-from .amt import Amt, Asset, load_amt
-from .anchors import Overrides, load_overrides
+from .results.aggregation import portfolio
+from .engine.amt import Amt, Asset, load_amt
+from .engine.anchors import Overrides, load_overrides
 from .errors import AmtError, OverridesError, PriceStoreError, StraddlesError
-from .performance import Stats, stats
-from .pipeline import Backtest, backtest, load_backtest
-from .prices import PriceStore, load_prices, write_prices
-from .straddle_table import build_straddles, expand
+from .results.performance import Stats, stats
+from .engine.pipeline import Backtest, backtest, load_backtest
+from .engine.prices import PriceStore, load_prices, write_prices
+from .engine.straddle_table import build_straddles, expand
 
 __version__ = "0.1.0"
 
 #: public names whose modules import numba or matplotlib, loaded on first use
-_LAZY = {"synthesize": "synth", "write_report": "report"}
+_LAZY = {"synthesize": "synth", "write_report": "results.report"}
 __all__ = sorted(["Amt", "Asset", "load_amt", "Overrides", "load_overrides", "Backtest", "backtest", "load_backtest",
                   "AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "build_straddles", "expand",
                   "PriceStore", "load_prices", "write_prices", "portfolio", "Stats", "stats", "example_amt_path",

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .outputs import atomic_path
-from .pipeline import backtest
-from .straddle_table import build_straddles
-from .prices import load_prices, write_prices
+from .engine.outputs import atomic_path
+from .engine.pipeline import backtest
+from .engine.straddle_table import build_straddles
+from .engine.prices import load_prices, write_prices
 
 # Cephes ndtr/erf/erfc coefficients: double-precision N(x) from NumPy ufuncs alone
 _ERF_T = (9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3,

@@ -119,8 +119,8 @@ def _console(stderr: bool = False):
 
 
 def _expand(args) -> int:
-    from .straddle_table import build_straddles
-    from .outputs import write_table
+    from .engine.straddle_table import build_straddles
+    from .engine.outputs import write_table
 
     start = time.perf_counter()
     frame = build_straddles(args.amt, args.start, args.end, args.pattern, not args.all, args.overrides)
@@ -141,7 +141,7 @@ def _expand(args) -> int:
 def _assets(args) -> int:
     from rich.table import Table
 
-    from .amt import load_amt
+    from .engine.amt import load_amt
 
     amt = load_amt(args.amt)
     table = Table(title=f"{args.amt}", show_lines=False)
@@ -156,7 +156,7 @@ def _assets(args) -> int:
 
 
 def _synth(args) -> int:
-    from .prices import write_prices
+    from .engine.prices import write_prices
     from .synth import synthesize
 
     start = time.perf_counter()
@@ -169,7 +169,7 @@ def _synth(args) -> int:
 
 
 def _backtest(args) -> int:
-    from .pipeline import backtest
+    from .engine.pipeline import backtest
 
     with _console(stderr=True).status("backtesting"):
         result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
@@ -179,7 +179,7 @@ def _backtest(args) -> int:
 
 
 def _explain(args) -> int:
-    from .explain import explain_straddle, render
+    from .results.explain import explain_straddle, render
 
     explanation = explain_straddle(args.amt, args.prices, args.asset, args.expiry_month, args.entry, args.overrides)
     render(explanation, _console())
@@ -187,7 +187,7 @@ def _explain(args) -> int:
 
 
 def _report(args) -> int:
-    from .report import write_report
+    from .results.report import write_report
 
     path = write_report(args.dir, args.out)
     _console().print(f"wrote {path} (charts and summary.json in {path.with_name(path.stem + '_files')}/)")
@@ -232,9 +232,9 @@ def _bench(args) -> int:
 
 def _demo(args) -> int:
     from . import example_amt_path
-    from .pipeline import backtest
-    from .prices import write_prices
-    from .report import write_report
+    from .engine.pipeline import backtest
+    from .engine.prices import write_prices
+    from .results.report import write_report
     from .synth import synthesize
 
     amt, console = example_amt_path(), _console()

@@ -119,12 +119,12 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from .amt import Amt, Asset, load_amt
-from .anchors import Overrides
-from .columns import date_array, repeated_dictionary
-from .dates import day_number, day_to_date, month_end, month_index, month_start, weekday
-from .legs import CALC_SERIES, HEDGE1, LEG_NAMES, STANDARD_MONTH_CODES, VOL
-from .straddle_table import StraddleFrame, build_straddles
+from .engine.amt import Amt, Asset, load_amt
+from .engine.anchors import Overrides
+from .engine.columns import date_array, repeated_dictionary
+from .engine.dates import day_number, day_to_date, month_end, month_index, month_start, weekday
+from .engine.legs import CALC_SERIES, HEDGE1, LEG_NAMES, STANDARD_MONTH_CODES, VOL
+from .engine.straddle_table import StraddleFrame, build_straddles
 
 #: schema of the returned table (SPEC 9.1)
 SCHEMA = pa.schema([("ticker", pa.dictionary(pa.int32(), pa.string())), ("field", pa.dictionary(pa.int32(), pa.string())),

@@ -3,7 +3,7 @@
 The AMT says, per asset, where its implied vol comes from (``Vol``), what it is delta-hedged with
 (``Hedge``), which roll schedule it follows (``Options`` -> ``expiry_schedules``) and how it is
 valued (``Valuation.Model``). This module only reads and checks the file; turning schedules into
-straddles is :mod:`straddles.straddle_table`'s job.
+straddles is :mod:`straddles.engine.straddle_table`'s job.
 
 Parsing is lenient and validation is lazy: an asset is checked only when it is selected
 (:meth:`Amt.select`), because real files carry dead or half-edited assets that a run which does not
@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import yaml
 
 from .cache import cache_dir
-from .errors import AmtError
+from ..errors import AmtError
 from .outputs import atomic_path
 from .schedules import ScheduleEntry, parse_schedule
 

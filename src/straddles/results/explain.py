@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from .amt import Amt, load_amt
-from .anchors import NO_DAY
-from .pipeline import days_table, straddle_table
-from .dates import day_label, month_end, parse_month
-from .errors import StraddlesError
-from .straddle_table import build_straddles
-from .kernel import run_kernel
-from .legs import LEG_NAMES
+from ..engine.amt import Amt, load_amt
+from ..engine.anchors import NO_DAY
+from ..engine.pipeline import days_table, straddle_table
+from ..engine.dates import day_label, month_end, parse_month
+from ..errors import StraddlesError
+from ..engine.straddle_table import build_straddles
+from ..engine.kernel import run_kernel
+from ..engine.legs import LEG_NAMES
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Explanation:
 def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schid: int, overrides=None) -> Explanation:
     """The straddle of ``asset`` expiring in ``expiry_month`` (``YYYY-MM``) from schedule entry
     ``schid`` (1-based), explained."""
-    from .prices import load_prices
+    from ..engine.prices import load_prices
 
     if not isinstance(amt, Amt):
         amt = load_amt(amt)

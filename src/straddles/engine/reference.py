@@ -3,7 +3,7 @@
 This module is the **test oracle** for the compiled kernel: one straddle at a time, one calendar day
 at a time, with plain ``datetime.date`` objects, dicts and floats. It is written to be read next to
 the SPEC, not to be fast; every rule cites its section. Only the model *formulas* are shared with the
-kernel (:func:`straddles.models.es_value` / :func:`straddles.models.ns_value`, SPEC 11.2/11.3); all
+kernel (:func:`straddles.engine.models.es_value` / :func:`straddles.engine.models.ns_value`, SPEC 11.2/11.3); all
 control flow (good days, entry/expiry, strike, roll-forward, dispatch, P&L state, statuses) is
 written out again here.
 

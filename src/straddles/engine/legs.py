@@ -13,7 +13,7 @@ import numpy as np
 
 from .amt import Asset
 from .dates import month_number, month_year, parse_month
-from .errors import AmtError
+from ..errors import AmtError
 
 #: leg slots in table order; the kernel indexes legs by these positions
 LEG_NAMES = ("vol", "hedge", "hedge1", "hedge2", "hedge3", "hedge4")

@@ -1,7 +1,7 @@
 """A self-contained HTML report of a backtest, with its charts as PNG files and its numbers as JSON.
 
 :func:`write_report` reads a backtest (an object or the folder :meth:`straddles.Backtest.write`
-wrote), computes its statistics with :func:`straddles.stats` (module :mod:`straddles.performance`)
+wrote), computes its statistics with :func:`straddles.stats` (module :mod:`straddles.results.performance`)
 by asset class, group and asset, and writes, all or nothing:
 
 * ``report.html`` (or ``out``): one file with every chart embedded as a base64 PNG and all styles
@@ -16,7 +16,7 @@ bottom contributors (``contributors``), option vs hedge P&L (``pnl-split``), cor
 (``correlation``), P&L across implied-vol regimes (``vol-regimes``), straddle status breakdown
 (``status``) and methodology (``method``).
 
->>> from straddles.report import write_report         # doctest: +SKIP
+>>> from straddles.results.report import write_report         # doctest: +SKIP
 >>> write_report("straddles-demo")                    # doctest: +SKIP
 PosixPath('straddles-demo/report.html')
 """
@@ -35,13 +35,13 @@ from string import Template
 
 import pyarrow as pa
 
-from .. import __version__
-from ..dates import WEEKDAYS_PER_YEAR
-from ..errors import StraddlesError
-from ..outputs import write_files
+from ... import __version__
+from ...engine.dates import WEEKDAYS_PER_YEAR
+from ...errors import StraddlesError
+from ...engine.outputs import write_files
 from ..performance import N_REGIMES, TOTAL, VALUED_STATUS, Stats, json_ready, stats, vol_regimes
-from ..pipeline import Backtest, as_backtest
-from ..status import STATUS_MEANINGS
+from ...engine.pipeline import Backtest, as_backtest
+from ...engine.status import STATUS_MEANINGS
 from . import figures
 
 #: file name of the report inside a backtest folder when no ``out`` is given
@@ -504,7 +504,7 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _summary_json(context: _Context, figure_names: list[str]) -> dict:
     """The headline numbers, JSON-ready (plain floats, ISO dates, None where undefined): the rows
-    as the statistics tables hold them, converted once by :func:`~straddles.performance.json_ready`."""
+    as the statistics tables hold them, converted once by :func:`~straddles.results.performance.json_ready`."""
     by_bucket = {row["bucket"]: row for row in context.class_rows}
     contributors = context.contributors
     return json_ready({

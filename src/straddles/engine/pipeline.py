@@ -21,13 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import status as st
-from .aggregation import aggregate
 from .amt import Amt, load_amt
 from .columns import date_array, float_array, int32_array
-from .errors import StraddlesError
+from ..errors import StraddlesError
 from .legs import LEG_NAMES
 from .outputs import atomic_path, parquet_options, parquet_writer, write_files
 from .straddle_table import StraddleFrame, build_straddles
+from .totals import aggregate
 
 #: output file names inside a backtest folder
 STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE = (
@@ -259,8 +259,8 @@ def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = "
                overrides=None, days: bool = True, timer: StageTimer | None = None, day_sink=None):
     """The compute stages: expand the straddles, resolve their legs, run the kernel.
 
-    Returns the :class:`StraddleFrame` and the kernel's :class:`~straddles.kernel.KernelResult`;
-    ``day_sink`` streams the day rows (see :func:`~straddles.kernel.run_kernel`).
+    Returns the :class:`StraddleFrame` and the kernel's :class:`~straddles.engine.kernel.KernelResult`;
+    ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`).
     """
     from .kernel import run_kernel
 

@@ -38,7 +38,7 @@ before the first day):
   :func:`straddles.portfolio` (assets with positive and negative multipliers).
 
 >>> import numpy as np
->>> from straddles.performance import hit_ratio, max_drawdown
+>>> from straddles.results.performance import hit_ratio, max_drawdown
 >>> hit_ratio(np.array([1.0, -2.0, 0.0, 3.0]))
 0.6666666666666666
 >>> max_drawdown(np.array([1.0, -3.0, 1.0, 2.0])).value
@@ -56,10 +56,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .aggregation import BUCKET_KEYS, portfolio
-from .dates import weekday_dates, weekday_index
-from .errors import StraddlesError
-from .pipeline import as_backtest  # pipeline does not import this module: no cycle
-from .status import STATUS_NAMES, VALUED
+from ..engine.dates import weekday_dates, weekday_index
+from ..errors import StraddlesError
+from ..engine.pipeline import as_backtest  # pipeline does not import this module: no cycle
+from ..engine.status import STATUS_NAMES, VALUED
 
 #: name of the bucket that sums all others
 TOTAL = "total"

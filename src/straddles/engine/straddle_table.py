@@ -22,7 +22,7 @@ from .amt import Amt, Asset, load_amt
 from .anchors import NO_DAY, Overrides, default_overrides_paths, load_overrides, nth_business_day, nth_weekday
 from .columns import date_array
 from .dates import month_end, month_label, month_start
-from .errors import OverridesError, StraddlesError
+from ..errors import OverridesError, StraddlesError
 from .legs import LEG_NAMES, NO_SERIES, LegBuilder, SeriesCatalog, has_legs
 from .model_codes import MODEL_CODES, MODEL_UNSUPPORTED
 from .schedules import RULE_OVERRIDE, RULE_UNSUPPORTED, RULE_WEEKDAY, ScheduleEntry
@@ -160,7 +160,7 @@ def build_straddles(amt: Amt | str | Path, start_year: int, end_year: int, patte
                     timer=None) -> StraddleFrame:
     """The straddle table as a :class:`StraddleFrame` (NumPy columns), for the kernels.
 
-    ``timer``, a :class:`~straddles.pipeline.StageTimer`, times the "expand straddles" and
+    ``timer``, a :class:`~straddles.engine.pipeline.StageTimer`, times the "expand straddles" and
     "resolve legs" stages.
     """
     timer = timer or _no_timer

@@ -1,6 +1,6 @@
 """``Valuation.Model`` names and the integer codes the kernel dispatches on (SPEC 11.1).
 
-Kept apart from :mod:`straddles.models` so that the stages before the kernel (expansion, legs) do
+Kept apart from :mod:`straddles.engine.models` so that the stages before the kernel (expansion, legs) do
 not import numba.
 """
 

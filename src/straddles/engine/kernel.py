@@ -289,7 +289,7 @@ def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, 
 
 
 def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int = DAY_CHUNK_ROWS) -> KernelResult:
-    """Value every straddle of a :class:`~straddles.straddle_table.StraddleFrame` against a price store.
+    """Value every straddle of a :class:`~straddles.engine.straddle_table.StraddleFrame` against a price store.
 
     ``days=True`` materializes the day rows in ``result.days``. A ``day_sink`` instead receives
     them a few expiry years at a time, as a dict of NumPy columns (``straddle_id``, ``date``,

@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 from .cache import cache_dir as default_cache_dir
 from .columns import repeated_dictionary
 from .dates import day_label, day_number
-from .errors import PriceStoreError
+from ..errors import PriceStoreError
 from .outputs import atomic_path
 
 __all__ = ["PriceStore", "load_prices", "write_prices", "REQUIRED_COLUMNS", "CACHE_LAYOUT_VERSION"]

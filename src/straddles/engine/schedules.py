@@ -3,7 +3,7 @@
 A schedule entry such as ``N5_F3_33.3`` says: enter in the month before expiry (``N``), 5 calendar
 days after the anchor; the anchor is the 3rd Friday (``F3``); the straddle carries 33.3 % weight.
 This module turns entry strings into :class:`ScheduleEntry` records once per asset; anchors are
-computed per month by :mod:`straddles.anchors`.
+computed per month by :mod:`straddles.engine.anchors`.
 """
 
 from __future__ import annotations

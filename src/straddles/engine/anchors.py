@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .dates import day_number, month_end, month_start, weekday
-from .errors import OverridesError
+from ..errors import OverridesError
 
 #: int32 sentinel for "no such day"; becomes an Arrow null in every output
 NO_DAY = np.int32(np.iinfo(np.int32).min)

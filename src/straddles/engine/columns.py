@@ -1,6 +1,6 @@
 """NumPy -> Arrow column conversions shared by every output table.
 
-Kernels mark missing values in-band (NaN for floats, :data:`~straddles.anchors.NO_DAY` for days);
+Kernels mark missing values in-band (NaN for floats, :data:`~straddles.engine.anchors.NO_DAY` for days);
 Arrow outputs carry them as nulls (SPEC 1.2). These helpers build the validity bitmap and wrap the
 NumPy data buffer without copying it.
 """
