@@ -1,0 +1,1 @@
+"""Scale: large synthetic universes for benchmarks, and (later) the Dask executor."""
