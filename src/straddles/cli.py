@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, metavar="HTML",
                      help="report file (default DIR/report.html); charts and summary.json go to <name>_files/")
 
+    sub = command("explore", "Open a local web app to explore a backtest folder (needs the 'explore' extra).",
+                  _explore)
+    sub.add_argument("dir", type=Path, metavar="RESULTS_DIR", help="backtest folder (as written by 'straddles backtest')")
+    sub.add_argument("--port", type=int, default=8050, help="port to listen on (default 8050)")
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="address to bind (default 127.0.0.1: this machine only; the app has no login)")
+
     sub = command("bench", "Time a backtest stage by stage (two runs; the first compiles) against a NumPy floor.",
                   _bench)
     sub.add_argument("amt", type=Path, metavar="AMT", help="asset master table (YAML)")
@@ -191,6 +198,15 @@ def _report(args) -> int:
 
     path = write_report(args.dir, args.out)
     _console().print(f"wrote {path} (charts and summary.json in {path.with_name(path.stem + '_files')}/)")
+    return 0
+
+
+def _explore(args) -> int:
+    from .explore import serve
+
+    _console(stderr=True).print(f"straddles explore: {args.dir} on http://{args.host}:{args.port}/ (Ctrl-C stops)",
+                                highlight=False)
+    serve(args.dir, host=args.host, port=args.port)
     return 0
 
 

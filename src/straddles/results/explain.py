@@ -17,7 +17,7 @@ import pyarrow as pa
 from ..engine.amt import Amt, load_amt
 from ..engine.anchors import NO_DAY
 from ..engine.pipeline import days_table, straddle_table
-from ..engine.dates import day_label, month_end, parse_month
+from ..engine.dates import day_label, day_number, month_end, parse_month
 from ..errors import StraddlesError
 from ..engine.straddle_table import build_straddles
 from ..engine.kernel import run_kernel
@@ -83,6 +83,18 @@ def _calendar(store, legs, span: np.ndarray) -> pa.Table:
                                  mask=~present)
     columns["good"] = pa.array(good)
     return pa.table(columns)
+
+
+def rules_of_row(straddle: dict) -> tuple[str, str]:
+    """The entry and expiry rules of a straddle-table row (SPEC 13.1, as a dict), in the words of
+    :func:`explain_straddle`, from its anchors, ``ntrv`` offset and dates alone: what a results
+    folder can say without the AMT and the prices."""
+    entry_anchor, expiry_anchor = straddle["entry_anchor"], straddle["expiry_anchor"]
+    target = None if entry_anchor is None else day_number(entry_anchor) + int(straddle["ntrv"] or 0)
+    entry = NO_DAY if straddle["entry_date"] is None else day_number(straddle["entry_date"])
+    expiry = NO_DAY if straddle["expiry_date"] is None else day_number(straddle["expiry_date"])
+    return (_entry_rule(entry, target, month_end(parse_month(straddle["entry_month"]))),
+            _expiry_rule(expiry, NO_DAY if expiry_anchor is None else day_number(expiry_anchor)))
 
 
 def _entry_rule(entry: int, target: int | None, entry_month_end: int) -> str:

@@ -1,0 +1,225 @@
+"""The explorer's Dash app: layout and thin callbacks over :mod:`straddles.explore.data`.
+
+:class:`Views` holds one method per callback; each turns widget values into
+:class:`~straddles.explore.data.Filters`, asks :class:`~straddles.explore.data.Results` for the
+numbers and formats them. The methods are plain functions of their inputs, so
+``benchmarks/explore_latency.py`` times exactly what the server runs per interaction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
+from dash.dash_table.Format import Format, Scheme
+from dash.exceptions import PreventUpdate
+
+from ..errors import StraddlesError
+from ..results.report import _num, _pct, _share
+from . import figures
+from .data import Filters, Results
+
+FILTER_INPUTS = ("pattern", "classes", "groups", "schedules", "dates")
+PCT = Format(precision=2, scheme=Scheme.percentage)
+SHARE = Format(precision=1, scheme=Scheme.percentage)
+NUMBER = Format(precision=2, scheme=Scheme.fixed)
+INTEGER = Format(precision=0, scheme=Scheme.fixed)
+GENERAL = Format(precision=6, scheme=Scheme.decimal_or_exponent)
+#: the per-asset table's columns: (id, header, format)
+ASSET_COLUMNS = (("asset", "asset", None), ("class", "class", None), ("group", "group", None),
+                 ("pnl", "P&L", PCT), ("share_of_pnl", "share of P&L", SHARE),
+                 ("share_of_risk", "share of variance", SHARE), ("opnl", "option P&L", PCT),
+                 ("hpnl", "hedge P&L", PCT), ("sharpe", "Sharpe", NUMBER), ("max_drawdown", "worst drawdown", PCT),
+                 ("straddles", "straddles", INTEGER), ("valued", "valued", INTEGER))
+STRADDLE_COLUMNS = (("straddle_id", "id", INTEGER), ("straddle", "straddle", None), ("schid", "entry", INTEGER),
+                    ("entry_date", "entry", None), ("expiry_date", "expiry", None), ("status", "status", None),
+                    ("weight", "weight", GENERAL), ("strike", "strike", GENERAL), ("strike_vol", "strike vol", GENERAL),
+                    ("n_days", "days", INTEGER), ("pnl_sum", "P&L", PCT))
+
+
+class Views:
+    """The callbacks' bodies, one method each (see the module docstring)."""
+
+    def __init__(self, results: Results):
+        self.results = results
+        self.colors = figures.class_colors(results.choices("class"))
+
+    @staticmethod
+    def filters(pattern, classes, groups, schedules, start, end) -> Filters:
+        return Filters.of(pattern, classes, groups, schedules, start, end)
+
+    def match_count(self, pattern: str | None) -> str:
+        """The live count under the asset filter."""
+        try:
+            n = len(self.results.match(pattern or ""))
+        except StraddlesError as exc:
+            return str(exc)
+        return f"{n} of {len(self.results.asset_names)} assets match"
+
+    def overview(self, pattern, classes, groups, schedules, start, end) -> tuple:
+        """Everything a filter change redraws: summary strip, charts, per-asset table, statuses."""
+        try:
+            view = self.results.view(self.filters(pattern, classes, groups, schedules, start, end))
+        except StraddlesError:
+            raise PreventUpdate from None  # an unfinished regex: the count says why, the view stays
+        s = view.summary
+        strip = [_card("assets", "summary-assets", f"{s['assets']:,}"),
+                 _card("straddles", "summary-straddles", f"{s['straddles']:,}"),
+                 _card("valued", "summary-valued", _share(s["valued_share"])),
+                 _card("total P&L", "summary-pnl", _pct(s["pnl"])),
+                 _card("Sharpe", "summary-sharpe", _num(s["sharpe"])),
+                 _card("worst drawdown", "summary-drawdown", _pct(s["max_drawdown"]))]
+        status_rows = [{"status": name, "straddles": n, "share": n / max(s["straddles"], 1), "meaning": meaning}
+                       for name, n, meaning in view.status_counts]
+        return (strip, figures.cumulative(view.cumulative, self.colors), figures.monthly_heatmap(view.monthly),
+                _records(view.assets, "asset"), figures.correlation(view.correlation),
+                figures.status_bars(view.status_counts), status_rows)
+
+    def asset_straddles(self, active_cell, pattern, classes, groups, schedules, start, end) -> tuple:
+        """The straddles of the asset clicked in the per-asset table."""
+        if not active_cell or active_cell.get("row_id") is None:
+            raise PreventUpdate
+        asset = active_cell["row_id"]
+        table = self.results.asset_straddles(asset, self.filters(pattern, classes, groups, schedules, start, end))
+        return f"Straddles of {asset} ({table.num_rows:,}; click one for its day-by-day view)", _records(
+            table, "straddle_id")
+
+    def straddle_detail(self, active_cell) -> list:
+        """A straddle day by day: legs, entry and expiry rules, valuation rows, Greeks and attribution."""
+        if not active_cell or active_cell.get("row_id") is None:
+            raise PreventUpdate
+        detail = self.results.explain(int(active_cell["row_id"]))
+        row = detail.row
+        facts = [("straddle", f"{row['asset']} {row['straddle']} (id {row['straddle_id']})"),
+                 ("status", row["status"]), ("model", row["model"]), ("weight", f"{row['weight']:g}"),
+                 ("entry", f"{row['entry_date'] or 'none'}: {detail.entry_rule}"),
+                 ("expiry", f"{row['expiry_date'] or 'none'}: {detail.expiry_rule}"),
+                 ("strike", "—" if row["strike"] is None else f"{row['strike']:.6g} (vol {row['strike_vol']:.6g})"),
+                 ("P&L", f"{_pct(row['pnl_sum'])} over {row['n_days']} days")]
+        parts = [html.H4(f"{row['asset']} {row['expiry_month']} entry {row['schid']}"),
+                 html.Dl([item for name, value in facts for item in (html.Dt(name), html.Dd(str(value)))],
+                         className="facts"),
+                 html.Table([html.Tr([html.Th("leg"), html.Th("ticker"), html.Th("field")])]
+                            + [html.Tr([html.Td(c) for c in leg]) for leg in detail.legs], className="legs")]
+        if detail.days is None:
+            parts.append(html.P("This results folder has no day table (it was written with --no-days), so there are "
+                                "no daily rows to show. `straddles explain AMT --prices PRICES ASSET YYYY-MM N` "
+                                "recomputes them from the AMT and the prices.", id="no-day-table", className="note"))
+            return parts
+        days = detail.days
+        columns = [{"id": name, "name": name, "type": "numeric" if name not in ("date",) else "text",
+                    **({"format": GENERAL} if name not in ("date", "straddle_id", "dte") else {})}
+                   for name in days.column_names if name != "straddle_id"]
+        parts += [dcc.Graph(figure=figures.straddle_days(days), id="straddle-chart"),
+                  dash_table.DataTable(id="days-table", columns=columns, data=_records(days), page_size=25,
+                                       style_table={"overflowX": "auto"}, style_cell={"fontSize": 12})]
+        return parts
+
+
+def build_app(results: Results) -> Dash:
+    """The Dash app over ``results`` (nothing is written anywhere)."""
+    views = Views(results)
+    app = Dash(__name__, title=f"straddles explore: {results.folder.name}")
+    span = results.date_span()
+    filters = [Input(name, "value") for name in FILTER_INPUTS[:-1]] + [Input("dates", "start_date"),
+                                                                       Input("dates", "end_date")]
+    app.layout = html.Div([
+        html.H2(f"straddles explore: {results.folder}"),
+        html.P(f"{len(results.asset_names)} assets, {results.backtest.straddles.num_rows:,} straddles; day table "
+               + ("present" if results.days is not None else "absent (no day-by-day drill-down)"), className="meta"),
+        html.Div([
+            html.Div([html.Label("asset regex"), dcc.Input(id="pattern", type="text", value="", debounce=False,
+                                                           placeholder="e.g. Comdty|Index"),
+                      html.Span(views.match_count(""), id="match-count")], className="filter"),
+            _dropdown("classes", "class", results.choices("class")),
+            _dropdown("groups", "group", results.choices("group")),
+            _dropdown("schedules", "schedule", results.choices("schedule")),
+            html.Div([html.Label("dates"), dcc.DatePickerRange(
+                id="dates", min_date_allowed=span[0] if span else None, max_date_allowed=span[1] if span else None,
+                clearable=True, display_format="YYYY-MM-DD")], className="filter"),
+        ], className="filters"),
+        html.Div(id="summary", className="cards"),
+        dcc.Graph(id="cumulative"),
+        html.Div([dcc.Graph(id="heatmap", className="half"), dcc.Graph(id="correlation", className="half")],
+                 className="row"),
+        html.H3("Assets (click a row for its straddles)"),
+        dash_table.DataTable(id="assets-table", columns=_columns(ASSET_COLUMNS, results.extra_columns),
+                             sort_action="native", sort_by=[{"column_id": "pnl", "direction": "desc"}],
+                             page_size=15, style_table={"overflowX": "auto"}, style_cell={"fontSize": 12}),
+        html.H3(id="straddles-title", children="Straddles"),
+        dash_table.DataTable(id="straddles-table", columns=_columns(STRADDLE_COLUMNS), sort_action="native",
+                             page_size=12, style_table={"overflowX": "auto"}, style_cell={"fontSize": 12}),
+        html.Div(id="straddle-detail"),
+        html.H3("Why straddles did not value"),
+        html.Div([dcc.Graph(id="status-chart", className="half"),
+                  html.Div(dash_table.DataTable(
+                      id="status-table", columns=[{"id": "status", "name": "status"},
+                                                  {"id": "straddles", "name": "straddles", "type": "numeric"},
+                                                  {"id": "share", "name": "share", "type": "numeric", "format": SHARE},
+                                                  {"id": "meaning", "name": "meaning"}],
+                      style_cell={"fontSize": 12, "textAlign": "left"}), className="half")], className="row"),
+    ], className="page")
+    app.index_string = app.index_string.replace("</head>", f"<style>{_CSS}</style></head>")
+
+    app.callback(Output("match-count", "children"), Input("pattern", "value"))(views.match_count)
+    app.callback([Output("summary", "children"), Output("cumulative", "figure"), Output("heatmap", "figure"),
+                  Output("assets-table", "data"), Output("correlation", "figure"), Output("status-chart", "figure"),
+                  Output("status-table", "data")], filters)(views.overview)
+    app.callback([Output("straddles-title", "children"), Output("straddles-table", "data")],
+                 [Input("assets-table", "active_cell")] + [State(i.component_id, i.component_property)
+                                                           for i in filters])(views.asset_straddles)
+    app.callback(Output("straddle-detail", "children"), Input("straddles-table", "active_cell"))(views.straddle_detail)
+    return app
+
+
+def _card(label: str, key: str, value: str):
+    return html.Div([html.Div(label, className="label"), html.Div(value, id=key, className="value")], className="card")
+
+
+def _dropdown(key: str, label: str, options: list[str]):
+    return html.Div([html.Label(label), dcc.Dropdown(id=key, options=options, multi=True, placeholder="all")],
+                    className="filter wide")
+
+
+def _columns(spec, extra=()) -> list[dict]:
+    columns = []
+    for key, name, number_format in spec:
+        column = {"id": key, "name": name}
+        if number_format is not None:
+            column.update(type="numeric", format=number_format)
+        columns.append(column)
+    return columns + [{"id": key, "name": key, "type": "numeric", "format": PCT} for key in extra]
+
+
+def _records(table: pa.Table, key: str | None = None) -> list[dict]:
+    """Rows for a DataTable: dates as ISO strings, NaN as None, and the ``id`` the row clicks report."""
+    rows = table.to_pylist()
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, float) and not np.isfinite(value):
+                row[name] = None
+            elif hasattr(value, "isoformat"):
+                row[name] = value.isoformat()
+        if key is not None:
+            row["id"] = row[key]
+    return rows
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 0; background: #fafafa; color: #222; }
+.page { max-width: 1400px; margin: auto; padding: 12px 24px; }
+.meta { color: #666; margin-top: -8px; }
+.filters { display: flex; gap: 16px; flex-wrap: wrap; align-items: flex-end; background: #fff; padding: 12px;
+           border: 1px solid #ddd; border-radius: 6px; }
+.filter { display: flex; flex-direction: column; gap: 4px; font-size: 13px; }
+.filter.wide { min-width: 200px; }
+#match-count { color: #555; font-size: 12px; }
+.cards { display: flex; gap: 12px; margin: 14px 0; flex-wrap: wrap; }
+.card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px 16px; min-width: 130px; }
+.card .label { font-size: 12px; color: #666; } .card .value { font-size: 22px; font-weight: 600; }
+.row { display: flex; gap: 12px; } .half { flex: 1; min-width: 0; }
+.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; font-size: 13px; }
+.facts dt { color: #666; } .facts dd { margin: 0; }
+.legs td, .legs th { padding: 2px 10px; font-size: 12px; text-align: left; }
+.note { color: #555; font-style: italic; }
+"""

@@ -1,0 +1,454 @@
+"""The explorer's numbers: a results folder loaded once, and each view's data for a set of filters.
+
+Pure Arrow/NumPy, no web framework, so every view is unit-testable and timeable without a browser.
+
+**Filters** select assets (``Underlying`` regex searched as ``--pattern`` does, class, group,
+schedule) and a date range. A filtered view is the backtest restricted to the selected assets'
+rows of ``asset_pnl`` (and, with a date range, to the rows dated inside it); its P&L numbers come
+from :func:`straddles.portfolio` and :func:`straddles.stats` on that restricted backtest, which is
+exactly ``straddles.stats(folder, "class", weights={asset: 0 for every unselected asset})`` (the
+same rows summed in the same order). Straddle counts (the summary strip, the status breakdown, the
+drill-down list) take the selected assets' straddles whose expiry month lies in the date range.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..engine.dates import day_number, day_to_date, month_index, weekday_dates, weekday_index
+from ..engine.legs import LEG_NAMES
+from ..engine.pipeline import DAYS_FILE, Backtest, load_backtest
+from ..engine.status import STATUS_MEANINGS, STATUS_NAMES
+from ..errors import StraddlesError
+from ..results.aggregation import portfolio
+from ..results.explain import rules_of_row
+from ..results.performance import (TOTAL, VALUED_STATUS, Stats, _contribution, daily_series, max_drawdown,
+                                   sharpe_ratio, stats)
+from .days import DayTable
+
+#: columns of asset_pnl / the day table beyond the engine's base ones: attribution and costs
+#: (SPEC 17-18), shown when a folder has them
+EXTRA_PNL_COLUMNS = ("gamma_pnl", "theta_pnl", "vega_pnl", "resid_pnl", "cost_option", "cost_hedge", "pnl_net")
+#: filtered views kept in memory (a view of the full universe is a few MB)
+N_CACHED_VIEWS = 32
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user selected. Empty tuples and None mean "no restriction"."""
+
+    pattern: str = ""
+    classes: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    schedules: tuple[str, ...] = ()
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @classmethod
+    def of(cls, pattern=None, classes=None, groups=None, schedules=None, start=None, end=None) -> "Filters":
+        """Filters from raw widget values (None, lists, ISO date strings)."""
+        def day(value):
+            return None if not value else dt.date.fromisoformat(str(value)[:10])
+        return cls(pattern or "", tuple(sorted(classes or ())), tuple(sorted(groups or ())),
+                   tuple(sorted(schedules or ())), day(start), day(end))
+
+
+class Results:
+    """A results folder (``straddles backtest --out``), read once; :meth:`view` computes the
+    numbers of a filtered view (cached per filter set)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        backtest = load_backtest(self.folder, days=False)  # a clear StraddlesError if not a results folder
+        assets = backtest.assets
+        self.asset_names: list[str] = assets["asset"].to_pylist()
+        self.asset_class = np.array(assets["class"].to_pylist(), dtype=object)
+        self.asset_group = np.array(assets["group"].to_pylist(), dtype=object)
+        self.asset_schedule = np.array(assets["schedule"].to_pylist(), dtype=object)
+        position = {name: i for i, name in enumerate(self.asset_names)}
+
+        pnl_asset = _positions(backtest.asset_pnl["asset"], position)
+        if len(pnl_asset) and np.any(np.diff(pnl_asset) < 0):  # the engine writes asset-major; others may not
+            order = np.argsort(pnl_asset, kind="stable")
+            backtest.asset_pnl, pnl_asset = backtest.asset_pnl.take(order), pnl_asset[order]
+        self._pnl_asset = pnl_asset
+        self._pnl_bounds = np.searchsorted(pnl_asset, np.arange(len(self.asset_names) + 1))
+        self._pnl_days = backtest.asset_pnl["date"].cast(pa.int32()).to_numpy()
+        self.extra_columns = tuple(c for c in EXTRA_PNL_COLUMNS if c in backtest.asset_pnl.column_names)
+
+        straddles = backtest.straddles
+        self._straddle_asset = _positions(straddles["asset"], position)
+        months = straddles["expiry_month"].cast(pa.string()).fill_null("0000-01")
+        self._straddle_month = (pc.utf8_slice_codeunits(months, 0, 4).cast(pa.int32()).to_numpy() * 12
+                                + pc.utf8_slice_codeunits(months, 5, 7).cast(pa.int32()).to_numpy() - 1)
+        status = straddles["status"].cast(pa.string()).fill_null("")
+        self._straddle_status = np.array(pc.index_in(status, pa.array(STATUS_NAMES)).fill_null(-1).to_numpy())
+        self.backtest = backtest
+        self.days = (DayTable(self.folder / DAYS_FILE, straddles["straddle_id"].to_numpy(),
+                              straddles["n_days"].to_numpy())
+                     if (self.folder / DAYS_FILE).is_file() else None)
+        self._views: OrderedDict[Filters, View] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # --- choices for the filter widgets --------------------------------------------------------
+
+    def choices(self, name: str) -> list[str]:
+        """Distinct values of ``class``, ``group`` or ``schedule`` among the assets, sorted."""
+        column = {"class": self.asset_class, "group": self.asset_group, "schedule": self.asset_schedule}[name]
+        return sorted(set(column.tolist()))
+
+    def date_span(self) -> tuple[dt.date, dt.date] | None:
+        """First and last date with asset P&L (None without any)."""
+        if not len(self._pnl_days):
+            return None
+        low, high = int(self._pnl_days.min()), int(self._pnl_days.max())
+        return day_to_date(low), day_to_date(high)
+
+    @cached_property
+    def asset_series(self) -> "AssetSeries":
+        """Every asset's weekday P&L series (of :func:`~straddles.results.performance.daily_series`),
+        computed once: a filtered per-asset table takes columns and rows of it."""
+        names, dates, series = daily_series(self.backtest.asset_pnl, "asset")
+        names = names[:-1]  # the last column is the total of all assets
+        column = {name: i for i, name in enumerate(names)}
+        column_of = np.array([column.get(name, -1) for name in self.asset_names], dtype=np.int64)
+        first = int(weekday_index(dates[:1].astype(np.int64))[0]) if len(dates) else 0
+        present = np.zeros((len(dates), len(names)), dtype=bool)
+        present[weekday_index(self._pnl_days) - first, column_of[self._pnl_asset]] = True
+        return AssetSeries(names, first, {key: values[:, :-1] for key, values in series.items()}, present, column_of)
+
+    # --- filtering -----------------------------------------------------------------------------
+
+    def match(self, pattern: str) -> np.ndarray:
+        """Positions of the assets whose name the regex ``pattern`` finds (all for an empty one)."""
+        if not pattern:
+            return np.arange(len(self.asset_names))
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise StraddlesError(f"asset filter: invalid regex {pattern!r} ({exc})") from None
+        return np.array([i for i, name in enumerate(self.asset_names) if regex.search(name)], dtype=np.int64)
+
+    def selected(self, filters: Filters) -> np.ndarray:
+        """Positions (in the assets table's order) of the assets the filters select."""
+        keep = np.zeros(len(self.asset_names), dtype=bool)
+        keep[self.match(filters.pattern)] = True
+        for values, column in ((filters.classes, self.asset_class), (filters.groups, self.asset_group),
+                               (filters.schedules, self.asset_schedule)):
+            if values:
+                keep &= np.isin(column, list(values))
+        return np.flatnonzero(keep)
+
+    def weights(self, filters: Filters) -> dict[str, float]:
+        """The filters' asset selection as :func:`straddles.portfolio` weights (0 drops an asset)."""
+        chosen = set(self.selected(filters).tolist())
+        return {name: 0.0 for i, name in enumerate(self.asset_names) if i not in chosen}
+
+    def subset(self, filters: Filters) -> Backtest:
+        """The backtest restricted to the selected assets and the date range (tables sliced, not copied)."""
+        chosen = self.selected(filters)
+        low, high = calendar_bounds(filters)
+        pieces = []
+        for asset in chosen:
+            start, stop = int(self._pnl_bounds[asset]), int(self._pnl_bounds[asset + 1])
+            days = self._pnl_days[start:stop]
+            first = start + (int(np.searchsorted(days, low)) if low is not None else 0)
+            last = start + (int(np.searchsorted(days, high, side="right")) if high is not None else len(days))
+            if last > first:
+                pieces.append(self.backtest.asset_pnl.slice(first, last - first))
+        asset_pnl = pa.concat_tables(pieces) if pieces else self.backtest.asset_pnl.slice(0, 0)
+        return Backtest(straddles=self.backtest.straddles.filter(self.straddle_mask(filters, chosen)), days=None,
+                        asset_pnl=asset_pnl, assets=self.backtest.assets.take(chosen))
+
+    def straddle_mask(self, filters: Filters, chosen: np.ndarray | None = None) -> np.ndarray:
+        """Which straddles the filters keep: those of the selected assets expiring in the date range."""
+        chosen = self.selected(filters) if chosen is None else chosen
+        mask = np.isin(self._straddle_asset, chosen)
+        if filters.start:
+            mask &= self._straddle_month >= month_index(filters.start.year, filters.start.month)
+        if filters.end:
+            mask &= self._straddle_month <= month_index(filters.end.year, filters.end.month)
+        return mask
+
+    def view(self, filters: Filters) -> "View":
+        """The numbers of the filtered view (computed on first use, then cached)."""
+        with self._lock:
+            cached = self._views.get(filters)
+            if cached is not None:
+                self._views.move_to_end(filters)
+                return cached
+        view = View(self, filters, self.subset(filters))
+        with self._lock:
+            self._views[filters] = view
+            while len(self._views) > N_CACHED_VIEWS:
+                self._views.popitem(last=False)
+        return view
+
+    # --- drill-down ------------------------------------------------------------------------------
+
+    def asset_straddles(self, asset: str, filters: Filters) -> pa.Table:
+        """The straddles of ``asset`` kept by the filters' date range, in straddle_id order."""
+        if asset not in self.asset_names:
+            raise StraddlesError(f"{self.folder}: no asset {asset!r}")
+        mask = self.straddle_mask(Filters(start=filters.start, end=filters.end),
+                                  np.array([self.asset_names.index(asset)]))
+        columns = ["straddle_id", "straddle", "schid", "entry_month", "expiry_month", "entry_date", "expiry_date",
+                   "status", "weight", "strike", "strike_vol", "n_days", "pnl_sum"]
+        return self.backtest.straddles.filter(mask).select(columns)
+
+    def explain(self, straddle_id: int) -> "StraddleDetail":
+        """One straddle laid out: its row, legs, entry and expiry rules, and its day rows."""
+        straddles = self.backtest.straddles
+        rows = np.flatnonzero(straddles["straddle_id"].to_numpy() == straddle_id)
+        if not len(rows):
+            raise StraddlesError(f"{self.folder}: no straddle {straddle_id}")
+        row = straddles.slice(int(rows[0]), 1).to_pylist()[0]
+        legs = [(name, row[f"{name}_ticker"], row[f"{name}_field"]) for name in LEG_NAMES
+                if row.get(f"{name}_ticker") is not None]
+        entry_rule, expiry_rule = rules_of_row(row)
+        days = None
+        if self.days is not None:
+            days = self.days.rows(straddle_id)
+            leg_columns = [name for name, _, _ in legs]
+            days = days.select([c for c in days.column_names if c not in LEG_NAMES or c in leg_columns])
+        return StraddleDetail(row=row, legs=legs, entry_rule=entry_rule, expiry_rule=expiry_rule, days=days)
+
+
+@dataclass
+class AssetSeries:
+    """Weekday P&L series per asset: ``series[name]`` is (weekdays x assets) for each of
+    ``pnl, opnl, hpnl, ...`` with columns in ``names`` order (sorted), NaN outside an asset's
+    active range; ``present`` marks the cells with at least one asset_pnl row; ``first`` is the
+    weekday index of row 0; ``column_of`` maps an asset's position to its column (-1: no P&L)."""
+
+    names: list[str]
+    first: int
+    series: dict[str, np.ndarray]
+    present: np.ndarray
+    column_of: np.ndarray
+
+    def window(self, assets: np.ndarray, low: int | None, high: int | None) -> tuple[list[str], dict[str, np.ndarray]]:
+        """The series of ``assets`` (positions) restricted to the calendar days ``low..high``, as
+        :func:`~straddles.results.performance.daily_series` gives them for that restricted
+        asset_pnl: (names + ``total``, {name: weekdays x (assets + total)}), each asset's active
+        range trimmed to its first and last weekday with rows in the window."""
+        n = len(self.present)
+        top = 0 if low is None else max(0, int(weekday_index(low)) - self.first)
+        bottom = n if high is None else min(n, int(weekday_index(high)) - self.first + 1)
+        columns = np.sort(self.column_of[assets][self.column_of[assets] >= 0])
+        present = self.present[top:bottom][:, columns]
+        active = present.any(axis=0)
+        columns, present = columns[active], present[:, active]
+        if not len(columns):
+            return [TOTAL], {key: np.zeros((0, 1)) for key in self.series}
+        start = present.argmax(axis=0)
+        stop = len(present) - present[::-1].argmax(axis=0)
+        rows = np.arange(start.min(), stop.max())
+        inside = (rows[:, None] >= start) & (rows[:, None] < stop)
+        window = {}
+        for key, values in self.series.items():
+            part = np.where(inside, values[top + rows][:, columns], np.nan)
+            window[key] = np.hstack([part, np.nansum(part, axis=1, keepdims=True)])
+        return [self.names[c] for c in columns] + [TOTAL], window
+
+
+@dataclass
+class StraddleDetail:
+    """What the drill-down shows for one straddle; ``days`` is None when the folder has no day table."""
+
+    row: dict
+    legs: list[tuple[str, str, str]]
+    entry_rule: str
+    expiry_rule: str
+    days: pa.Table | None
+
+
+@dataclass
+class View:
+    """The numbers of one filtered view; each part is computed on first use."""
+
+    results: Results
+    filters: Filters
+    backtest: Backtest
+
+    def compute(self) -> "View":
+        """Compute every part now (the app warms its opening view this way)."""
+        for part in ("summary", "cumulative", "monthly", "correlation", "assets"):
+            getattr(self, part)
+        return self
+
+    @property
+    def has_pnl(self) -> bool:
+        return self.backtest.asset_pnl.num_rows > 0
+
+    @cached_property
+    def classes(self) -> Stats | None:
+        """:func:`straddles.stats` by class of the selection (None without P&L)."""
+        if not self.has_pnl:
+            return None
+        return stats(portfolio(self.backtest, "class"))
+
+    @cached_property
+    def total(self) -> dict | None:
+        """The total's summary row of :attr:`classes` (None without P&L)."""
+        return self.classes.summary.slice(self.classes.summary.num_rows - 1).to_pylist()[0] if self.has_pnl else None
+
+    @cached_property
+    def status_counts(self) -> list[tuple[str, int, str]]:
+        """(status, straddles, meaning) in SPEC priority order, statuses with no straddle left out."""
+        codes = self.results._straddle_status[self.results.straddle_mask(self.filters)]
+        counts = np.bincount(codes[codes >= 0], minlength=len(STATUS_NAMES))
+        return [(name, int(n), STATUS_MEANINGS[name]) for name, n in zip(STATUS_NAMES, counts) if n]
+
+    @cached_property
+    def summary(self) -> dict:
+        """The summary strip: straddles, valued share, total P&L, Sharpe, worst drawdown, assets."""
+        n_straddles = sum(n for _, n, _ in self.status_counts)
+        valued = sum(n for name, n, _ in self.status_counts if name == VALUED_STATUS)
+        total = self.total or {}
+        return {"assets": self.backtest.assets.num_rows, "straddles": n_straddles,
+                "valued_share": valued / n_straddles if n_straddles else None,
+                "pnl": total.get("pnl"), "sharpe": total.get("sharpe"), "max_drawdown": total.get("max_drawdown")}
+
+    @cached_property
+    def cumulative(self) -> dict:
+        """Weekday dates, cumulative P&L per class and in total, and the total's running peak
+        (cumulative minus drawdown: the area between the two is the drawdown)."""
+        if not self.has_pnl:
+            return {"dates": np.array([], "datetime64[D]"), "series": {}, "peak": np.array([])}
+        s = self.classes
+        cumulative = s.cumulative("pnl")
+        return {"dates": s.dates, "series": dict(zip(s.buckets, cumulative.T)),
+                "peak": cumulative[:, -1] - s.drawdowns()[:, -1]}
+
+    @cached_property
+    def monthly(self) -> dict:
+        """Total P&L per calendar year x month (of the weekday carrying it): ``years``, and
+        ``pnl`` a (years x 12) matrix, NaN for a month without P&L."""
+        if not self.has_pnl:
+            return {"years": [], "pnl": np.zeros((0, 12))}
+        s = self.classes
+        values = s.series["pnl"][:, -1]
+        present = ~np.isnan(values)
+        months = s.dates[present].astype("datetime64[M]").astype(np.int64)
+        first = int(months.min())
+        cell = months - first
+        sums = np.bincount(cell, weights=values[present])
+        seen = np.bincount(cell) > 0
+        first_year, last_year = 1970 + first // 12, 1970 + int(months.max()) // 12
+        grid = np.full(((last_year - first_year + 1) * 12,), np.nan)
+        offset = first % 12
+        grid[offset:offset + len(sums)] = np.where(seen, sums, np.nan)
+        return {"years": list(range(first_year, last_year + 1)), "pnl": grid.reshape(-1, 12)}
+
+    @cached_property
+    def correlation(self) -> dict:
+        """Class correlation matrix in hierarchical-clustering order (``names``, ``matrix``)."""
+        if not self.has_pnl:
+            return {"names": [], "matrix": np.zeros((0, 0))}
+        names, matrix = self.classes.buckets[:-1], self.classes.correlation_matrix
+        order = cluster_order(matrix)
+        return {"names": [names[i] for i in order], "matrix": matrix[np.ix_(order, order)]}
+
+    @cached_property
+    def assets(self) -> pa.Table:
+        """One row per selected asset with P&L: class, group, P&L, option/hedge P&L, shares of the
+        selection's P&L and variance (as :attr:`Stats.contribution`), Sharpe, worst drawdown,
+        straddles and valued straddles, and attribution/cost sums when the folder has them;
+        largest P&L first."""
+        pnl = self.backtest.asset_pnl
+        if not self.has_pnl:
+            return pa.table({"asset": pa.array([], pa.string())})
+        buckets, series = self.results.asset_series.window(self.results.selected(self.filters),
+                                                           *calendar_bounds(self.filters))
+        table = _contribution(buckets, series)
+        column_of = {name: i for i, name in enumerate(buckets)}
+        names = table["bucket"].to_pylist()
+        position = [self.results.asset_names.index(name) for name in names]
+        sharpe, drawdown = [], []
+        for name in names:
+            x = series["pnl"][:, column_of[name]]
+            x = x[~np.isnan(x)]
+            sharpe.append(sharpe_ratio(x))
+            drawdown.append(max_drawdown(x).value)
+        mask = self.results.straddle_mask(self.filters)
+        straddle_asset = self.results._straddle_asset[mask]
+        valued = self.results._straddle_status[mask] == STATUS_NAMES.index(VALUED_STATUS)
+        n_assets = len(self.results.asset_names)
+        count, n_valued = np.bincount(straddle_asset, minlength=n_assets), np.bincount(
+            straddle_asset[valued], minlength=n_assets)
+        columns = {
+            "asset": table["bucket"],
+            "class": pa.array(self.results.asset_class[position].tolist(), pa.string()),
+            "group": pa.array(self.results.asset_group[position].tolist(), pa.string()),
+            **{name: table[name] for name in ("pnl", "opnl", "hpnl", "share_of_pnl", "share_of_risk")},
+            "sharpe": pa.array(sharpe, pa.float64(), from_pandas=True),
+            "max_drawdown": pa.array(drawdown, pa.float64()),
+            "straddles": pa.array(count[position], pa.int64()),
+            "valued": pa.array(n_valued[position], pa.int64()),
+        }
+        if self.results.extra_columns:
+            asset_index = _positions(pnl["asset"], {name: i for i, name in enumerate(self.results.asset_names)})
+            for name in self.results.extra_columns:
+                sums = np.bincount(asset_index, weights=pnl[name].cast(pa.float64()).fill_null(0.0).to_numpy(),
+                                   minlength=n_assets)
+                columns[name] = pa.array(sums[position], pa.float64())
+        return pa.table(columns)
+
+
+def calendar_bounds(filters: Filters) -> tuple[int | None, int | None]:
+    """The first and last calendar day (day numbers) of the filters' date range, widened or
+    narrowed to whole weekday cells of the statistics: a Monday carries the weekend before it
+    (see :mod:`straddles.results.performance`), so a range keeps a weekend exactly when it keeps
+    the Monday after it. None where the range is open."""
+    low = high = None
+    if filters.start:
+        low = int(weekday_dates(weekday_index(day_number(filters.start)) - 1)) + 1
+    if filters.end:
+        end = day_number(filters.end)
+        carrier = int(weekday_index(end))
+        high = int(weekday_dates(carrier if weekday_dates(carrier) <= end else carrier - 1))
+    return low, high
+
+
+def cluster_order(matrix: np.ndarray) -> list[int]:
+    """Positions of a correlation matrix's rows in hierarchical-clustering order (average linkage on
+    the distance ``1 - correlation``, undefined correlations counted as 0, leaves optimally
+    ordered), so that correlated classes sit next to each other."""
+    n = len(matrix)
+    if n < 3:
+        return list(range(n))
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    distance = 1.0 - np.nan_to_num(matrix, nan=0.0)
+    np.fill_diagonal(distance, 0.0)
+    distance = np.clip((distance + distance.T) / 2, 0.0, 2.0)
+    return leaves_list(linkage(squareform(distance, checks=False), method="average", optimal_ordering=True)).tolist()
+
+
+def _positions(column: pa.ChunkedArray, position: dict[str, int]) -> np.ndarray:
+    """The position (in ``position``) of each value of a string or dictionary column."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    lookup = np.array([position.get(name, -1) for name in column.dictionary.cast(pa.string()).to_pylist()],
+                      dtype=np.int64)
+    indices = column.indices.to_numpy(zero_copy_only=False)
+    return lookup[indices] if len(lookup) else np.zeros(len(indices), np.int64)
+
+
+def finite(value) -> float | None:
+    """A float for display, None where it is missing or not finite."""
+    return None if value is None or not math.isfinite(value) else float(value)
