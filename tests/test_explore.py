@@ -1,0 +1,223 @@
+"""The explorer's data layer (straddles.explore.data, days) and its Dash views, without a browser.
+
+The browser test is tests/test_explore_browser.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+import straddles
+from straddles.cli import main
+from straddles.engine.dates import weekday_index
+from straddles.errors import StraddlesError
+from straddles.explore import require_dash
+from straddles.explore.data import Filters, Results, calendar_bounds, cluster_order
+from straddles.results.explain import explain_straddle
+from straddles.results.performance import daily_series
+from straddles.synth import synthesize
+
+pytest.importorskip("dash")
+
+
+@pytest.fixture(scope="module")
+def prices(example_amt_path):
+    return synthesize(example_amt_path, 2023, 2024, seed=0)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, example_amt_path, prices):
+    """A results folder with the day table, as `straddles backtest --out` writes it."""
+    folder = tmp_path_factory.mktemp("explore-days")
+    straddles.backtest(example_amt_path, prices, 2023, 2024, out=folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def folder_without_days(tmp_path_factory, example_amt_path, prices):
+    folder = tmp_path_factory.mktemp("explore-nodays")
+    straddles.backtest(example_amt_path, prices, 2023, 2024, days=False).write(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def results(folder):
+    return Results(folder)
+
+
+FILTERS = [Filters(), Filters(pattern="Comdty"), Filters(pattern="^(CL|SPX)"), Filters(classes=("Rate",)),
+           Filters(pattern="Index|Curncy", groups=("fx",)),
+           Filters(start=dt.date(2023, 3, 4), end=dt.date(2023, 11, 19)),  # a Saturday and a Sunday
+           Filters(pattern="o", start=dt.date(2023, 6, 5))]
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=repr)
+def test_filtered_numbers_are_the_python_apis(results, folder, filters):
+    """A filtered view's numbers are straddles.stats with the unselected assets weighted 0,
+    restricted to the range's weekday cells: bit for bit."""
+    view = results.view(filters)
+    backtest = straddles.load_backtest(folder, days=False)
+    low, high = calendar_bounds(filters)
+    days = backtest.asset_pnl["date"].cast(pa.int32())
+    keep = pc.and_(pc.greater_equal(days, low if low is not None else -10**6),
+                   pc.less_equal(days, high if high is not None else 10**6))
+    backtest.asset_pnl = backtest.asset_pnl.filter(keep)
+    expected = straddles.stats(backtest, "class", weights=results.weights(filters))
+    assert view.has_pnl
+    assert view.classes.summary.equals(expected.summary)
+    assert view.summary["pnl"] == expected.summary["pnl"][-1].as_py()
+    assert view.summary["sharpe"] == expected.summary["sharpe"][-1].as_py()
+    assert view.summary["max_drawdown"] == expected.summary["max_drawdown"][-1].as_py()
+    np.testing.assert_array_equal(view.cumulative["series"]["total"], expected.cumulative("pnl")[:, -1])
+    assert sorted(view.backtest.assets["asset"].to_pylist()) == sorted(
+        set(results.asset_names) - set(results.weights(filters)))
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=repr)
+def test_asset_window_is_the_daily_series_of_the_subset(results, filters):
+    """The per-asset table slices one precomputed matrix; it must equal daily_series of the subset."""
+    names, window = results.asset_series.window(results.selected(filters), *calendar_bounds(filters))
+    expected_names, _, expected = daily_series(results.subset(filters).asset_pnl, "asset")
+    assert names == expected_names
+    for key, values in expected.items():
+        np.testing.assert_allclose(window[key], values, rtol=1e-12, atol=1e-15, equal_nan=True)
+
+
+def test_asset_table_adds_up(results):
+    view = results.view(Filters(pattern="Comdty"))
+    table = view.assets
+    assert table.num_rows == view.backtest.assets.num_rows
+    assert sum(table["pnl"].to_pylist()) == pytest.approx(view.summary["pnl"], rel=1e-12)
+    assert sum(table["share_of_pnl"].to_pylist()) == pytest.approx(1.0)
+    assert sum(table["share_of_risk"].to_pylist()) == pytest.approx(1.0)
+    pnl = table["pnl"].to_numpy()
+    assert np.all(np.diff(pnl) <= 0)  # largest contribution first
+    classes = dict(zip(results.asset_names, results.asset_class))
+    assert table["class"].to_pylist() == [classes[name] for name in table["asset"].to_pylist()]
+    counts = results.backtest.straddles.filter(pc.is_in(results.backtest.straddles["asset"].cast(pa.string()),
+                                                        table["asset"]))
+    assert sum(table["straddles"].to_pylist()) == counts.num_rows
+
+
+def test_date_range_keeps_whole_weekday_cells():
+    saturday, sunday, monday = dt.date(2023, 3, 4), dt.date(2023, 3, 5), dt.date(2023, 3, 6)
+    for start in (saturday, sunday, monday):  # each keeps the weekend before Monday 6 March
+        low, _ = calendar_bounds(Filters(start=start))
+        assert low == (saturday - dt.date(1970, 1, 1)).days
+    friday = dt.date(2023, 3, 3)
+    for end in (friday, saturday, sunday):  # the weekend belongs to the Monday after: dropped
+        _, high = calendar_bounds(Filters(end=end))
+        assert high == (friday - dt.date(1970, 1, 1)).days
+    low, high = calendar_bounds(Filters(start=dt.date(2023, 3, 8), end=dt.date(2023, 3, 8)))
+    assert low == high and weekday_index(low) == weekday_index((dt.date(2023, 3, 8) - dt.date(1970, 1, 1)).days)
+
+
+def test_regex_and_match_count(results):
+    assert len(results.match("")) == len(results.asset_names)
+    assert all("Comdty" in results.asset_names[i] for i in results.match("Comdty"))
+    with pytest.raises(StraddlesError, match="invalid regex"):
+        results.match("CL(")
+
+
+def test_empty_selection(results):
+    view = results.view(Filters(pattern="no such asset"))
+    assert not view.has_pnl and view.summary["straddles"] == 0 and view.summary["pnl"] is None
+    assert view.assets.num_rows == 0 and view.monthly["years"] == [] and view.correlation["names"] == []
+
+
+def test_status_counts_and_monthly(results):
+    view = results.view(Filters())
+    counts = {name: n for name, n, _ in view.status_counts}
+    assert counts == results.backtest.status_counts()
+    monthly = view.monthly
+    assert np.nansum(monthly["pnl"]) == pytest.approx(view.summary["pnl"], rel=1e-12)
+    assert monthly["pnl"].shape == (len(monthly["years"]), 12)
+
+
+def test_cluster_order_puts_correlated_rows_together():
+    matrix = np.array([[1.0, 0.0, 0.9, 0.1], [0.0, 1.0, 0.1, 0.8], [0.9, 0.1, 1.0, 0.0], [0.1, 0.8, 0.0, 1.0]])
+    order = cluster_order(matrix)
+    assert sorted(order) == [0, 1, 2, 3]
+    assert abs(order.index(0) - order.index(2)) == 1 and abs(order.index(1) - order.index(3)) == 1
+    assert cluster_order(np.full((2, 2), np.nan)) == [0, 1]
+
+
+def test_drill_down_matches_the_day_table_and_explain(results, folder, example_amt_path, prices):
+    """The day-by-day view is the day table's rows; its entry/expiry rules are explain's."""
+    days = straddles.load_backtest(folder).days
+    valued = results.asset_straddles("CL Comdty", Filters()).filter(
+        pc.equal(results.backtest.straddles.filter(pc.equal(results.backtest.straddles["asset"].cast(pa.string()),
+                                                            "CL Comdty"))["status"].cast(pa.string()), "valued"))
+    straddle = valued.slice(3, 1).to_pylist()[0]
+    expected = days.filter(pc.equal(days["straddle_id"], straddle["straddle_id"]))
+    for prepared in (False, True):  # the Parquet fallback, then the memory-mapped copy
+        if prepared:
+            results.days.prepare()
+            assert results.days.ready
+        detail = results.explain(straddle["straddle_id"])
+        assert detail.days.num_rows == straddle["n_days"] == expected.num_rows
+        for name in ("date", "mv", "delta", "pnl"):
+            assert detail.days[name].to_pylist() == expected[name].to_pylist()
+    reference = explain_straddle(example_amt_path, prices, "CL Comdty", straddle["expiry_month"], straddle["schid"])
+    assert (detail.entry_rule, detail.expiry_rule) == (reference.entry_rule, reference.expiry_rule)
+    assert [leg for leg, _, _ in detail.legs] == [leg for leg, _, _ in reference.legs]
+
+
+def test_without_a_day_table(folder_without_days):
+    results = Results(folder_without_days)
+    assert results.days is None
+    straddle_id = results.asset_straddles("CL Comdty", Filters())["straddle_id"][0].as_py()
+    detail = results.explain(straddle_id)
+    assert detail.days is None and detail.entry_rule
+
+
+def test_not_a_results_folder(tmp_path, capsys):
+    with pytest.raises(StraddlesError, match="not a backtest folder"):
+        Results(tmp_path)
+    assert main(["explore", str(tmp_path / "missing")]) == 2
+    assert "not a backtest folder" in capsys.readouterr().err
+
+
+def test_missing_extra_is_one_clear_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dash", None)  # makes `import dash` raise ImportError
+    with pytest.raises(StraddlesError, match=r"pip install 'straddles\[explore\]'"):
+        require_dash()
+
+
+def test_views_render_the_python_numbers(results):
+    from straddles.explore.app import Views, build_app
+    from straddles.results.report import _pct
+
+    views = Views(results)
+    assert views.match_count("Comdty") == f"{len(results.match('Comdty'))} of {len(results.asset_names)} assets match"
+    assert "invalid regex" in views.match_count("(")
+    strip, cumulative, heatmap, assets, correlation, status, status_rows = views.overview(
+        "Comdty", None, None, None, None, None)
+    view = results.view(Filters(pattern="Comdty"))
+    values = {card.children[1].id: card.children[1].children for card in strip}
+    assert values["summary-pnl"] == _pct(view.summary["pnl"])
+    total = next(trace for trace in cumulative.data if trace.name == "total")
+    np.testing.assert_array_equal(total.y, view.cumulative["series"]["total"])
+    assert [row["asset"] for row in assets] == view.assets["asset"].to_pylist()
+    title, rows = views.asset_straddles({"row_id": "CL Comdty"}, "", None, None, None, None, None)
+    assert "CL Comdty" in title and rows and all(row["id"] == row["straddle_id"] for row in rows)
+    detail = views.straddle_detail({"row_id": rows[0]["straddle_id"]})
+    assert detail and build_app(results).layout is not None
+
+
+def test_the_app_never_writes_into_the_folder(folder):
+    before = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir())
+    results = Results(folder)
+    results.days.prepare()
+    from straddles.explore.app import Views
+    views = Views(results)
+    views.overview("CL", None, None, None, "2023-02-01", "2024-06-30")
+    views.straddle_detail({"row_id": 5})
+    after = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir())
+    assert after == before

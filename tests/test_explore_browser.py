@@ -1,0 +1,164 @@
+"""`straddles explore` in a real browser: Debian's headless Chromium driven by Selenium.
+
+The test starts the server as the user would (`python -m straddles explore DIR --port P`) on a
+free port, changes the asset filter, and checks that the summary strip and the cumulative-P&L
+chart show what straddles.stats gives for the same selection; it saves a screenshot. Skipped only
+when Chromium or chromedriver is absent (`.ci/run` installs both).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+
+import straddles
+from straddles.synth import synthesize
+
+pytest.importorskip("dash")
+webdriver = pytest.importorskip("selenium.webdriver")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                reason="Chromium and chromedriver are not installed")
+TIMEOUT = 60  # seconds for the server to start and for each change to show
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, example_amt_path):
+    folder = tmp_path_factory.mktemp("explore-browser")
+    straddles.backtest(example_amt_path, synthesize(example_amt_path, 2023, 2024, seed=0), 2023, 2024, out=folder)
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(folder):
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "straddles", "explore", str(folder), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the explorer did not start: {process.stdout.read().decode()}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}", "--window-size=1400,2600"):
+        options.add_argument(flag)
+    options.binary_location = CHROMIUM
+    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(TIMEOUT)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, condition, what: str):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(condition, message=f"timed out waiting for {what}")
+
+
+def _text(driver, element_id: str) -> str:
+    """The element's text read in the page (Dash replaces elements on update: no stale references)."""
+    return driver.execute_script(f"const e = document.getElementById('{element_id}'); return e ? e.innerText : '';")
+
+
+TOTAL_CURVE = """
+const graph = document.querySelector('#cumulative .js-plotly-plot');
+if (!graph || !graph.data) return null;
+const total = graph.data.find(trace => trace.name === 'total');
+return total ? total.y : null;
+"""
+
+
+def _total_curve(driver) -> np.ndarray | None:
+    """The y values of the chart's ``total`` trace as the page holds them (a list, or Plotly's
+    typed-array encoding ``{dtype, bdata}`` of NumPy arrays, decoded here)."""
+    y = driver.execute_script(TOTAL_CURVE)
+    if isinstance(y, dict) and "bdata" in y:
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]).newbyteorder("<"))
+    return None if y is None else np.array(y, dtype=float)
+
+
+def _expected(folder, pattern: str):
+    """What the Python API gives for an asset regex: stats with the other assets weighted 0."""
+    from straddles.results.report import _pct
+    backtest = straddles.load_backtest(folder, days=False)
+    import re
+    weights = {name: 0.0 for name in backtest.assets["asset"].to_pylist() if not re.search(pattern, name)}
+    result = straddles.stats(backtest, "class", weights=weights)
+    total = result.summary.to_pylist()[-1]
+    return _pct(total["pnl"]), _pct(total["max_drawdown"]), result.cumulative("pnl")[:, -1], len(
+        backtest.assets) - len(weights)
+
+
+def test_filter_changes_summary_and_chart_to_the_python_values(server, browser, folder, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    before = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir())
+    browser.get(server)
+    everything = _expected(folder, "")
+    _wait(browser, lambda d: _text(d, "summary-pnl") == everything[0], "the opening summary")
+
+    pattern = "Comdty"
+    pnl, drawdown, curve, n_assets = _expected(folder, pattern)
+    assert pnl != everything[0]
+    browser.find_element(By.ID, "pattern").send_keys(pattern)
+    _wait(browser, lambda d: _text(d, "match-count").startswith(f"{n_assets} of "), "the live match count")
+    _wait(browser, lambda d: _text(d, "summary-pnl") == pnl, "the filtered total P&L")
+    assert _text(browser, "summary-drawdown") == drawdown
+    assert _text(browser, "summary-assets") == str(n_assets)
+    shown, = _wait(browser, lambda d: (lambda y: [y] if y is not None and len(y) == len(curve) else None)(
+        _total_curve(d)), "the filtered cumulative chart")
+    np.testing.assert_allclose(shown, curve, rtol=1e-12, atol=1e-15)
+
+    # drill down: the first asset of the table, then its first straddle
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#assets-table td[data-dash-column='asset']"),
+          "the per-asset table")
+    browser.find_elements(By.CSS_SELECTOR, "#assets-table td[data-dash-column='asset']")[0].click()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#straddles-table td[data-dash-column='straddle']"),
+          "the asset's straddles")
+    valued = [cell for cell in browser.find_elements(By.CSS_SELECTOR, "#straddles-table td[data-dash-column='status']")
+              if cell.text == "valued"]
+    valued[0].click()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#days-table td[data-dash-column='pnl']"),
+          "the straddle's day rows")
+
+    screenshot = tmp_path / "explore.png"
+    assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 50_000
+    after = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir())
+    assert after == before  # the app never writes into the results folder
