@@ -5,6 +5,7 @@ The browser test is tests/test_explore_browser.py.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import sys
 
@@ -18,9 +19,10 @@ from straddles.cli import main
 from straddles.engine.dates import weekday_index
 from straddles.errors import StraddlesError
 from straddles.explore import require_dash
-from straddles.explore.data import Filters, Results, calendar_bounds, cluster_order
+from straddles.explore.data import (Filters, Results, calendar_bounds, cluster_order, column_max_drawdown,
+                                    column_sharpe)
 from straddles.results.explain import explain_straddle
-from straddles.results.performance import daily_series
+from straddles.results.performance import daily_series, max_drawdown, sharpe_ratio
 from straddles.synth import synthesize
 
 pytest.importorskip("dash")
@@ -80,6 +82,15 @@ def test_filtered_numbers_are_the_python_apis(results, folder, filters):
 
 
 @pytest.mark.parametrize("filters", FILTERS, ids=repr)
+def test_class_portfolio_reuses_whole_classes_bit_for_bit(results, filters):
+    expected = straddles.portfolio(results.subset(filters), "class")
+    shown = results.class_portfolio(filters)
+    assert shown["class"].to_pylist() == expected["class"].cast(pa.string()).to_pylist()
+    for name in expected.column_names[1:]:
+        assert shown[name].to_pylist() == expected[name].to_pylist(), name
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=repr)
 def test_asset_window_is_the_daily_series_of_the_subset(results, filters):
     """The per-asset table slices one precomputed matrix; it must equal daily_series of the subset."""
     names, window = results.asset_series.window(results.selected(filters), *calendar_bounds(filters))
@@ -103,6 +114,21 @@ def test_asset_table_adds_up(results):
     counts = results.backtest.straddles.filter(pc.is_in(results.backtest.straddles["asset"].cast(pa.string()),
                                                         table["asset"]))
     assert sum(table["straddles"].to_pylist()) == counts.num_rows
+
+
+def test_column_statistics_are_the_single_series_ones():
+    rng = np.random.default_rng(1)
+    matrix = rng.normal(size=(300, 6))
+    matrix[:40, 1] = np.nan        # active ranges of different lengths
+    matrix[250:, 2] = np.nan
+    matrix[:, 3] = np.abs(matrix[:, 3])  # never in drawdown
+    matrix[1:, 4] = np.nan         # a single day: no Sharpe
+    matrix[:, 5] = 0.25            # flat: no volatility
+    sharpe, drawdown = column_sharpe(matrix), column_max_drawdown(matrix)
+    for column in range(matrix.shape[1]):
+        x = matrix[~np.isnan(matrix[:, column]), column]
+        np.testing.assert_allclose(sharpe[column], sharpe_ratio(x), rtol=1e-12, equal_nan=True)
+        assert drawdown[column] == pytest.approx(max_drawdown(x).value, rel=1e-12, abs=1e-15)
 
 
 def test_date_range_keeps_whole_weekday_cells():
@@ -202,8 +228,9 @@ def test_views_render_the_python_numbers(results):
     view = results.view(Filters(pattern="Comdty"))
     values = {card.children[1].id: card.children[1].children for card in strip}
     assert values["summary-pnl"] == _pct(view.summary["pnl"])
-    total = next(trace for trace in cumulative.data if trace.name == "total")
-    np.testing.assert_array_equal(total.y, view.cumulative["series"]["total"])
+    total = next(trace for trace in cumulative["data"] if trace["name"] == "total")
+    np.testing.assert_array_equal(np.frombuffer(base64.b64decode(total["y"]["bdata"]), "<f8"),
+                                  view.cumulative["series"]["total"])
     assert [row["asset"] for row in assets] == view.assets["asset"].to_pylist()
     title, rows = views.asset_straddles({"row_id": "CL Comdty"}, "", None, None, None, None, None)
     assert "CL Comdty" in title and rows and all(row["id"] == row["straddle_id"] for row in rows)

@@ -33,8 +33,8 @@ from ..engine.status import STATUS_MEANINGS, STATUS_NAMES
 from ..errors import StraddlesError
 from ..results.aggregation import portfolio
 from ..results.explain import rules_of_row
-from ..results.performance import (TOTAL, VALUED_STATUS, Stats, _contribution, daily_series, max_drawdown,
-                                   sharpe_ratio, stats)
+from ..engine.totals import PNL_COLUMNS
+from ..results.performance import SERIES, TOTAL, VALUED_STATUS, Stats, _contribution, daily_series, stats
 from .days import DayTable
 
 #: columns of asset_pnl / the day table beyond the engine's base ones: attribution and costs
@@ -155,21 +155,63 @@ class Results:
         chosen = set(self.selected(filters).tolist())
         return {name: 0.0 for i, name in enumerate(self.asset_names) if i not in chosen}
 
-    def subset(self, filters: Filters) -> Backtest:
-        """The backtest restricted to the selected assets and the date range (tables sliced, not copied)."""
+    def subset(self, filters: Filters, straddles: bool = True) -> Backtest:
+        """The backtest restricted to the selected assets and the date range (P&L rows sliced, not
+        copied). ``straddles=False`` leaves the straddle table empty: the P&L views do not read it
+        and filtering its 231 k rows would cost more than the rest of a view."""
         chosen = self.selected(filters)
-        low, high = calendar_bounds(filters)
+        table = self.backtest.straddles
+        return Backtest(straddles=table.filter(self.straddle_mask(filters, chosen)) if straddles else table.slice(0, 0),
+                        days=None, asset_pnl=self._pnl_rows(chosen, *calendar_bounds(filters)),
+                        assets=self.backtest.assets.take(chosen))
+
+    def _pnl_rows(self, chosen: np.ndarray, low: int | None, high: int | None) -> pa.Table:
+        """The asset_pnl rows of the assets ``chosen`` (positions, ascending) dated ``low..high``,
+        in the table's order (zero-copy slices)."""
         pieces = []
         for asset in chosen:
             start, stop = int(self._pnl_bounds[asset]), int(self._pnl_bounds[asset + 1])
-            days = self._pnl_days[start:stop]
-            first = start + (int(np.searchsorted(days, low)) if low is not None else 0)
-            last = start + (int(np.searchsorted(days, high, side="right")) if high is not None else len(days))
+            first, last = _date_slice(self._pnl_days[start:stop], low, high)
             if last > first:
-                pieces.append(self.backtest.asset_pnl.slice(first, last - first))
-        asset_pnl = pa.concat_tables(pieces) if pieces else self.backtest.asset_pnl.slice(0, 0)
-        return Backtest(straddles=self.backtest.straddles.filter(self.straddle_mask(filters, chosen)), days=None,
-                        asset_pnl=asset_pnl, assets=self.backtest.assets.take(chosen))
+                pieces.append(self.backtest.asset_pnl.slice(start + first, last - first))
+        return pa.concat_tables(pieces) if pieces else self.backtest.asset_pnl.slice(0, 0)
+
+    @cached_property
+    def _class_pnl(self) -> tuple[pa.Table, dict[str, tuple[int, int]], np.ndarray]:
+        """``portfolio(backtest, "class")`` of every asset (the class column as plain strings), each
+        class's row range in it, and its dates as day numbers."""
+        table = portfolio(self.backtest, "class")
+        table = table.set_column(0, "class", table["class"].cast(pa.string()))
+        names = table["class"].to_numpy(zero_copy_only=False)
+        ranges = {}
+        for name in dict.fromkeys(names.tolist()):
+            rows = np.flatnonzero(names == name)
+            ranges[name] = (int(rows[0]), int(rows[-1]) + 1)
+        return table, ranges, table["date"].cast(pa.int32()).to_numpy()
+
+    def class_portfolio(self, filters: Filters) -> pa.Table:
+        """``straddles.portfolio(subset, "class")`` of the filters' subset, the same rows and values
+        bit for bit (its ``class`` column plain strings), built from the cached portfolio of every
+        asset: a (class, day) cell sums its assets' rows in table order whatever else is selected,
+        so a class whose assets are all selected keeps its cached rows, and only partly selected
+        classes are aggregated again."""
+        chosen = self.selected(filters)
+        low, high = calendar_bounds(filters)
+        table, ranges, days = self._class_pnl
+        pieces = []
+        for name in sorted(set(self.asset_class[chosen].tolist())):
+            picked = chosen[self.asset_class[chosen] == name]
+            if len(picked) == int(np.sum(self.asset_class == name)):
+                if name in ranges:
+                    start, stop = ranges[name]
+                    first, last = _date_slice(days[start:stop], low, high)
+                    pieces.append(table.slice(start + first, last - first))
+                continue
+            part = portfolio(Backtest(straddles=self.backtest.straddles.slice(0, 0), days=None,
+                                      asset_pnl=self._pnl_rows(picked, low, high),
+                                      assets=self.backtest.assets.take(picked)), "class")
+            pieces.append(part.set_column(0, "class", part["class"].cast(pa.string())))
+        return pa.concat_tables(pieces) if pieces else table.slice(0, 0)
 
     def straddle_mask(self, filters: Filters, chosen: np.ndarray | None = None) -> np.ndarray:
         """Which straddles the filters keep: those of the selected assets expiring in the date range."""
@@ -188,7 +230,7 @@ class Results:
             if cached is not None:
                 self._views.move_to_end(filters)
                 return cached
-        view = View(self, filters, self.subset(filters))
+        view = View(self, filters, self.subset(filters, straddles=False))
         with self._lock:
             self._views[filters] = view
             while len(self._views) > N_CACHED_VIEWS:
@@ -238,7 +280,8 @@ class AssetSeries:
     present: np.ndarray
     column_of: np.ndarray
 
-    def window(self, assets: np.ndarray, low: int | None, high: int | None) -> tuple[list[str], dict[str, np.ndarray]]:
+    def window(self, assets: np.ndarray, low: int | None, high: int | None,
+               keys: tuple[str, ...] = SERIES) -> tuple[list[str], dict[str, np.ndarray]]:
         """The series of ``assets`` (positions) restricted to the calendar days ``low..high``, as
         :func:`~straddles.results.performance.daily_series` gives them for that restricted
         asset_pnl: (names + ``total``, {name: weekdays x (assets + total)}), each asset's active
@@ -251,14 +294,15 @@ class AssetSeries:
         active = present.any(axis=0)
         columns, present = columns[active], present[:, active]
         if not len(columns):
-            return [TOTAL], {key: np.zeros((0, 1)) for key in self.series}
+            return [TOTAL], {key: np.zeros((0, 1)) for key in keys}
         start = present.argmax(axis=0)
         stop = len(present) - present[::-1].argmax(axis=0)
-        rows = np.arange(start.min(), stop.max())
-        inside = (rows[:, None] >= start) & (rows[:, None] < stop)
+        first, last = int(start.min()), int(stop.max())
+        rows = np.arange(first, last)[:, None]
+        inside = (rows >= start) & (rows < stop)
         window = {}
-        for key, values in self.series.items():
-            part = np.where(inside, values[top + rows][:, columns], np.nan)
+        for key in keys:
+            part = np.where(inside, self.series[key][top + first:top + last][:, columns], np.nan)
             window[key] = np.hstack([part, np.nansum(part, axis=1, keepdims=True)])
         return [self.names[c] for c in columns] + [TOTAL], window
 
@@ -297,7 +341,7 @@ class View:
         """:func:`straddles.stats` by class of the selection (None without P&L)."""
         if not self.has_pnl:
             return None
-        return stats(portfolio(self.backtest, "class"))
+        return stats(self.results.class_portfolio(self.filters))
 
     @cached_property
     def total(self) -> dict | None:
@@ -371,17 +415,14 @@ class View:
         if not self.has_pnl:
             return pa.table({"asset": pa.array([], pa.string())})
         buckets, series = self.results.asset_series.window(self.results.selected(self.filters),
-                                                           *calendar_bounds(self.filters))
+                                                           *calendar_bounds(self.filters), keys=PNL_COLUMNS)
         table = _contribution(buckets, series)
         column_of = {name: i for i, name in enumerate(buckets)}
         names = table["bucket"].to_pylist()
-        position = [self.results.asset_names.index(name) for name in names]
-        sharpe, drawdown = [], []
-        for name in names:
-            x = series["pnl"][:, column_of[name]]
-            x = x[~np.isnan(x)]
-            sharpe.append(sharpe_ratio(x))
-            drawdown.append(max_drawdown(x).value)
+        columns = [column_of[name] for name in names]
+        index = {name: i for i, name in enumerate(self.results.asset_names)}
+        position = [index[name] for name in names]
+        sharpe, drawdown = column_sharpe(series["pnl"][:, columns]), column_max_drawdown(series["pnl"][:, columns])
         mask = self.results.straddle_mask(self.filters)
         straddle_asset = self.results._straddle_asset[mask]
         valued = self.results._straddle_status[mask] == STATUS_NAMES.index(VALUED_STATUS)
@@ -405,6 +446,32 @@ class View:
                                    minlength=n_assets)
                 columns[name] = pa.array(sums[position], pa.float64())
         return pa.table(columns)
+
+
+def _date_slice(days: np.ndarray, low: int | None, high: int | None) -> tuple[int, int]:
+    """The positions ``first, last`` of the sorted ``days`` that lie in ``low..high`` (None: open)."""
+    return (int(np.searchsorted(days, low)) if low is not None else 0,
+            int(np.searchsorted(days, high, side="right")) if high is not None else len(days))
+
+
+def column_sharpe(matrix: np.ndarray, periods_per_year: float = 252) -> np.ndarray:
+    """:func:`~straddles.results.performance.sharpe_ratio` of each column's non-NaN values, at
+    once (NaN where a column has under 2 values or no volatility)."""
+    count = np.sum(~np.isnan(matrix), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(matrix, axis=0) / count
+        std = np.sqrt(np.nansum((matrix - mean) ** 2, axis=0) / (count - 1))
+        result = mean * periods_per_year / (std * np.sqrt(periods_per_year))
+    result[(count < 2) | ~(std > 0)] = np.nan
+    return result
+
+
+def column_max_drawdown(matrix: np.ndarray) -> np.ndarray:
+    """:func:`~straddles.results.performance.max_drawdown` value of each column's non-NaN values
+    (NaN only outside an active range, so counting NaN as 0 leaves every running sum unchanged)."""
+    cumulative = np.cumsum(np.nan_to_num(matrix), axis=0)
+    drawdowns = cumulative - np.maximum.accumulate(np.maximum(cumulative, 0.0), axis=0)
+    return np.minimum(drawdowns.min(axis=0, initial=0.0), 0.0)
 
 
 def calendar_bounds(filters: Filters) -> tuple[int | None, int | None]:
