@@ -298,12 +298,17 @@ class AssetSeries:
         start = present.argmax(axis=0)
         stop = len(present) - present[::-1].argmax(axis=0)
         first, last = int(start.min()), int(stop.max())
+        # without a date range every active range is whole and already NaN outside: no masking
+        whole = low is None and high is None
         rows = np.arange(first, last)[:, None]
-        inside = (rows >= start) & (rows < stop)
+        inside = None if whole else (rows >= start) & (rows < stop)
         window = {}
         for key in keys:
-            part = np.where(inside, self.series[key][top + first:top + last][:, columns], np.nan)
-            window[key] = np.hstack([part, np.nansum(part, axis=1, keepdims=True)])
+            part = np.empty((last - first, len(columns) + 1))
+            values = self.series[key][top + first:top + last]
+            part[:, :-1] = values[:, columns] if whole else np.where(inside, values[:, columns], np.nan)
+            part[:, -1] = np.nansum(part[:, :-1], axis=1)
+            window[key] = part
         return [self.names[c] for c in columns] + [TOTAL], window
 
 
