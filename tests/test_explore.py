@@ -248,3 +248,31 @@ def test_the_app_never_writes_into_the_folder(folder):
     views.straddle_detail({"row_id": 5})
     after = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir())
     assert after == before
+
+
+def test_attribution_columns_are_shown_when_present(folder, tmp_path):
+    """A folder from a --greeks run (SPEC 17) carries gamma_pnl, ... in asset_pnl and the day
+    table: the asset table sums them per asset and the drill-down lists them."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from straddles.explore.app import Views
+
+    copy = tmp_path / "greeks"
+    shutil.copytree(folder, copy)
+    for name in ("asset_pnl.parquet", "days.parquet"):
+        table = pq.read_table(copy / name)
+        pnl = table["pnl"].to_numpy(zero_copy_only=False)
+        for column, share in (("gamma_pnl", 0.5), ("theta_pnl", -0.25), ("vega_pnl", 0.5), ("resid_pnl", 0.25)):
+            table = table.append_column(column, pa.array(pnl * share))
+        pq.write_table(table, copy / name)
+    results = Results(copy)
+    assert results.extra_columns == ("gamma_pnl", "theta_pnl", "vega_pnl", "resid_pnl")
+    assets = results.view(Filters(pattern="Comdty")).assets
+    np.testing.assert_allclose(assets["gamma_pnl"].to_numpy(), assets["pnl"].to_numpy() * 0.5, rtol=1e-9, atol=1e-15)
+    straddle_id = next(row["straddle_id"] for row in results.asset_straddles("CL Comdty", Filters()).to_pylist()
+                       if row["status"] == "valued")
+    detail = Views(results).straddle_detail({"row_id": straddle_id})
+    days_table = next(part for part in detail if getattr(part, "id", None) == "days-table")
+    assert {"gamma_pnl", "resid_pnl"} <= {column["id"] for column in days_table.columns}
