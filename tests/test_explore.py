@@ -276,3 +276,31 @@ def test_attribution_columns_are_shown_when_present(folder, tmp_path):
     detail = Views(results).straddle_detail({"row_id": straddle_id})
     days_table = next(part for part in detail if getattr(part, "id", None) == "days-table")
     assert {"gamma_pnl", "resid_pnl"} <= {column["id"] for column in days_table.columns}
+
+
+def test_schedule_entry_filter_sums_the_day_table(results):
+    """All entries selected gives asset_pnl back (summed in another order); one entry keeps only
+    its straddles' weighted day P&L (SPEC 13.3 restricted to them)."""
+    every = results.subset(Filters(entries=tuple(results.entries())), straddles=False).asset_pnl
+    plain = results.backtest.asset_pnl
+    assert every.num_rows == plain.num_rows
+    assert every["asset"].cast(pa.string()).to_pylist() == plain["asset"].cast(pa.string()).to_pylist()
+    assert every["date"].to_pylist() == plain["date"].to_pylist()
+    assert every["n_straddles"].to_pylist() == plain["n_straddles"].to_pylist()
+    for name in ("pnl", "opnl", "hpnl"):
+        np.testing.assert_allclose(every[name].to_numpy(), plain[name].to_numpy(), rtol=1e-9, atol=1e-15)
+
+    filters = Filters(pattern="^CL Comdty$", entries=(1,))
+    view = results.view(filters)
+    straddles_ = results.backtest.straddles
+    chosen = straddles_.filter(pc.and_(pc.equal(straddles_["asset"].cast(pa.string()), "CL Comdty"),
+                                       pc.equal(straddles_["schid"], 1)))
+    expected = float(np.nansum(chosen["pnl_sum"].to_numpy(zero_copy_only=False) * chosen["weight"].to_numpy()))
+    assert view.summary["pnl"] == pytest.approx(expected, rel=1e-9)
+    assert view.summary["straddles"] == chosen.num_rows
+    assert set(results.asset_straddles("CL Comdty", filters)["schid"].to_pylist()) == {1}
+
+
+def test_schedule_entry_filter_needs_the_day_table(folder_without_days):
+    with pytest.raises(StraddlesError, match="needs the day table"):
+        Results(folder_without_days).view(Filters(entries=(1,)))

@@ -36,7 +36,6 @@ def serve(folder: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
     from .data import Filters, Results
 
     results = Results(folder)
-    if results.days is not None:
-        results.days.prepare_in_background()  # a memory-mapped copy in the cache, for instant drill-downs
+    results.prepare_in_background()           # the day table, for instant drill-downs and entry filters
     results.view(Filters()).compute()         # the opening view, ready before the first request
     build_app(results).run(host=host, port=port, debug=False)

@@ -19,7 +19,6 @@ from ..results.report import _num, _pct, _share
 from . import figures
 from .data import Filters, Results
 
-FILTER_INPUTS = ("pattern", "classes", "groups", "schedules", "dates")
 PCT = Format(precision=2, scheme=Scheme.percentage)
 SHARE = Format(precision=1, scheme=Scheme.percentage)
 NUMBER = Format(precision=2, scheme=Scheme.fixed)
@@ -45,8 +44,8 @@ class Views:
         self.colors = figures.class_colors(results.choices("class"))
 
     @staticmethod
-    def filters(pattern, classes, groups, schedules, start, end) -> Filters:
-        return Filters.of(pattern, classes, groups, schedules, start, end)
+    def filters(pattern, classes, groups, schedules, start, end, entries=None) -> Filters:
+        return Filters.of(pattern, classes, groups, schedules, start, end, entries)
 
     def match_count(self, pattern: str | None) -> str:
         """The live count under the asset filter."""
@@ -56,10 +55,10 @@ class Views:
             return str(exc)
         return f"{n} of {len(self.results.asset_names)} assets match"
 
-    def overview(self, pattern, classes, groups, schedules, start, end) -> tuple:
+    def overview(self, pattern, classes, groups, schedules, start, end, entries=None) -> tuple:
         """Everything a filter change redraws: summary strip, charts, per-asset table, statuses."""
         try:
-            view = self.results.view(self.filters(pattern, classes, groups, schedules, start, end))
+            view = self.results.view(self.filters(pattern, classes, groups, schedules, start, end, entries))
         except StraddlesError:
             raise PreventUpdate from None  # an unfinished regex: the count says why, the view stays
         s = view.summary
@@ -75,12 +74,13 @@ class Views:
                 _records(view.assets, "asset"), figures.correlation(view.correlation),
                 figures.status_bars(view.status_counts), status_rows)
 
-    def asset_straddles(self, active_cell, pattern, classes, groups, schedules, start, end) -> tuple:
+    def asset_straddles(self, active_cell, pattern, classes, groups, schedules, start, end, entries=None) -> tuple:
         """The straddles of the asset clicked in the per-asset table."""
         if not active_cell or active_cell.get("row_id") is None:
             raise PreventUpdate
         asset = active_cell["row_id"]
-        table = self.results.asset_straddles(asset, self.filters(pattern, classes, groups, schedules, start, end))
+        table = self.results.asset_straddles(asset, self.filters(pattern, classes, groups, schedules, start, end,
+                                                                 entries))
         return f"Straddles of {asset} ({table.num_rows:,}; click one for its day-by-day view)", _records(
             table, "straddle_id")
 
@@ -121,8 +121,8 @@ def build_app(results: Results) -> Dash:
     views = Views(results)
     app = Dash(__name__, title=f"straddles explore: {results.folder.name}")
     span = results.date_span()
-    filters = [Input(name, "value") for name in FILTER_INPUTS[:-1]] + [Input("dates", "start_date"),
-                                                                       Input("dates", "end_date")]
+    filters = ([Input(name, "value") for name in ("pattern", "classes", "groups", "schedules")]
+               + [Input("dates", "start_date"), Input("dates", "end_date"), Input("entries", "value")])
     app.layout = html.Div([
         html.H2(f"straddles explore: {results.folder}"),
         html.P(f"{len(results.asset_names)} assets, {results.backtest.straddles.num_rows:,} straddles; day table "
@@ -134,6 +134,8 @@ def build_app(results: Results) -> Dash:
             _dropdown("classes", "class", results.choices("class")),
             _dropdown("groups", "group", results.choices("group")),
             _dropdown("schedules", "schedule", results.choices("schedule")),
+            _dropdown("entries", "schedule entry", results.entries(), disabled=results.days is None,
+                      note="needs the day table" if results.days is None else None),
             html.Div([html.Label("dates"), dcc.DatePickerRange(
                 id="dates", min_date_allowed=span[0] if span else None, max_date_allowed=span[1] if span else None,
                 clearable=True, display_format="YYYY-MM-DD")], className="filter"),
@@ -176,8 +178,9 @@ def _card(label: str, key: str, value: str):
     return html.Div([html.Div(label, className="label"), html.Div(value, id=key, className="value")], className="card")
 
 
-def _dropdown(key: str, label: str, options: list[str]):
-    return html.Div([html.Label(label), dcc.Dropdown(id=key, options=options, multi=True, placeholder="all")],
+def _dropdown(key: str, label: str, options: list, disabled: bool = False, note: str | None = None):
+    return html.Div([html.Label(label if note is None else f"{label} ({note})"),
+                     dcc.Dropdown(id=key, options=options, multi=True, placeholder="all", disabled=disabled)],
                     className="filter wide")
 
 

@@ -54,14 +54,16 @@ class Filters:
     schedules: tuple[str, ...] = ()
     start: dt.date | None = None
     end: dt.date | None = None
+    entries: tuple[int, ...] = ()
 
     @classmethod
-    def of(cls, pattern=None, classes=None, groups=None, schedules=None, start=None, end=None) -> "Filters":
+    def of(cls, pattern=None, classes=None, groups=None, schedules=None, start=None, end=None,
+           entries=None) -> "Filters":
         """Filters from raw widget values (None, lists, ISO date strings)."""
         def day(value):
             return None if not value else dt.date.fromisoformat(str(value)[:10])
         return cls(pattern or "", tuple(sorted(classes or ())), tuple(sorted(groups or ())),
-                   tuple(sorted(schedules or ())), day(start), day(end))
+                   tuple(sorted(schedules or ())), day(start), day(end), tuple(sorted(int(e) for e in entries or ())))
 
 
 class Results:
@@ -92,6 +94,7 @@ class Results:
         months = straddles["expiry_month"].cast(pa.string()).fill_null("0000-01")
         self._straddle_month = (pc.utf8_slice_codeunits(months, 0, 4).cast(pa.int32()).to_numpy() * 12
                                 + pc.utf8_slice_codeunits(months, 5, 7).cast(pa.int32()).to_numpy() - 1)
+        self._straddle_entry = straddles["schid"].to_numpy().astype(np.int64)
         status = straddles["status"].cast(pa.string()).fill_null("")
         self._straddle_status = np.array(pc.index_in(status, pa.array(STATUS_NAMES)).fill_null(-1).to_numpy())
         self.backtest = backtest
@@ -101,12 +104,25 @@ class Results:
         self._views: OrderedDict[Filters, View] = OrderedDict()
         self._lock = threading.Lock()
 
+    def prepare_in_background(self) -> threading.Thread | None:
+        """Get the day table ready in a background thread (its memory-mapped copy, then the sums
+        per schedule entry), so that drill-downs and entry filters answer at once; None without one."""
+        if self.days is None:
+            return None
+        thread = threading.Thread(target=lambda: self._entry_pnl, name="day-table", daemon=True)
+        thread.start()
+        return thread
+
     # --- choices for the filter widgets --------------------------------------------------------
 
     def choices(self, name: str) -> list[str]:
         """Distinct values of ``class``, ``group`` or ``schedule`` among the assets, sorted."""
         column = {"class": self.asset_class, "group": self.asset_group, "schedule": self.asset_schedule}[name]
         return sorted(set(column.tolist()))
+
+    def entries(self) -> list[int]:
+        """The schedule entry numbers (``schid``) the straddles have, ascending."""
+        return sorted(set(self._straddle_entry.tolist()))
 
     def date_span(self) -> tuple[dt.date, dt.date] | None:
         """First and last date with asset P&L (None without any)."""
@@ -161,9 +177,11 @@ class Results:
         and filtering its 231 k rows would cost more than the rest of a view."""
         chosen = self.selected(filters)
         table = self.backtest.straddles
+        low, high = calendar_bounds(filters)
         return Backtest(straddles=table.filter(self.straddle_mask(filters, chosen)) if straddles else table.slice(0, 0),
-                        days=None, asset_pnl=self._pnl_rows(chosen, *calendar_bounds(filters)),
-                        assets=self.backtest.assets.take(chosen))
+                        days=None, assets=self.backtest.assets.take(chosen),
+                        asset_pnl=(self._entry_rows(chosen, filters.entries, low, high) if filters.entries
+                                   else self._pnl_rows(chosen, low, high)))
 
     def _pnl_rows(self, chosen: np.ndarray, low: int | None, high: int | None) -> pa.Table:
         """The asset_pnl rows of the assets ``chosen`` (positions, ascending) dated ``low..high``,
@@ -175,6 +193,60 @@ class Results:
             if last > first:
                 pieces.append(self.backtest.asset_pnl.slice(start + first, last - first))
         return pa.concat_tables(pieces) if pieces else self.backtest.asset_pnl.slice(0, 0)
+
+    @cached_property
+    def _entry_pnl(self) -> dict[str, np.ndarray]:
+        """The day table summed per (asset, schedule entry, day) as SPEC 13.3 sums per (asset, day):
+        ``pnl x weight`` (and opnl, hpnl) over the straddles with a pnl that day, and their count.
+        Computed once, on the first filter by schedule entry (seconds on the full universe)."""
+        if self.days is None:
+            raise StraddlesError(f"{self.folder}: filtering by schedule entry needs the day table (days.parquet)")
+        days = self.days.table()
+        order = np.argsort(self.backtest.straddles["straddle_id"].to_numpy(), kind="stable")
+        row = order[np.searchsorted(self.backtest.straddles["straddle_id"].to_numpy()[order],
+                                    days["straddle_id"].to_numpy())]
+        pnl = days["pnl"].cast(pa.float64()).to_numpy(zero_copy_only=False)
+        valued = ~np.isnan(pnl)
+        row, date = row[valued], days["date"].cast(pa.int32()).to_numpy()[valued]
+        weight = self.backtest.straddles["weight"].to_numpy()[row]
+        n_entries = int(self._straddle_entry.max()) + 1
+        cell = (self._straddle_asset[row] * n_entries + self._straddle_entry[row]).astype(np.int64)
+        first = int(date.min()) if len(date) else 0
+        n_days = int(date.max()) - first + 1 if len(date) else 1
+        keys, inverse = np.unique(cell * n_days + (date - first), return_inverse=True)
+        sums = {name: np.bincount(inverse, weights=days[name].cast(pa.float64()).to_numpy(zero_copy_only=False)
+                                  [valued] * weight, minlength=len(keys)) for name in PNL_COLUMNS}
+        return {"asset": keys // n_days // n_entries, "entry": keys // n_days % n_entries,
+                "date": (keys % n_days + first).astype(np.int32), "count": np.bincount(inverse), **sums}
+
+    def _entry_rows(self, chosen: np.ndarray, entries: tuple[int, ...], low: int | None, high: int | None) -> pa.Table:
+        """An asset_pnl table (SPEC 13.3 columns) of the assets ``chosen`` counting only the
+        straddles of schedule entries ``entries``, dated ``low..high``."""
+        cells = self._entry_pnl
+        asset_chosen = np.zeros(len(self.asset_names), dtype=bool)
+        asset_chosen[chosen] = True
+        entry_chosen = np.zeros(int(self._straddle_entry.max()) + 1, dtype=bool)
+        entry_chosen[[e for e in entries if 0 <= e < len(entry_chosen)]] = True
+        keep = asset_chosen[cells["asset"]] & entry_chosen[cells["entry"]]
+        if low is not None:
+            keep &= cells["date"] >= low
+        if high is not None:
+            keep &= cells["date"] <= high
+        date = cells["date"][keep]
+        first = int(date.min()) if len(date) else 0
+        n_days = int(date.max()) - first + 1 if len(date) else 1
+        cell = cells["asset"][keep] * n_days + (date - first)
+        size = len(self.asset_names) * n_days
+        count = np.bincount(cell, weights=cells["count"][keep], minlength=size)
+        present = np.flatnonzero(count)  # (asset, day) order, as the engine writes asset_pnl
+        names = pa.array(self.asset_names, pa.string())
+        return pa.table({
+            "asset": pa.DictionaryArray.from_arrays(pa.array((present // n_days).astype(np.int32)), names),
+            "date": pa.array((present % n_days + first).astype(np.int32)).cast(pa.date32()),
+            **{name: pa.array(np.bincount(cell, weights=cells[name][keep], minlength=size)[present])
+               for name in PNL_COLUMNS},
+            "n_straddles": pa.array(count[present].astype(np.int64)),
+        })
 
     @cached_property
     def _class_pnl(self) -> tuple[pa.Table, dict[str, tuple[int, int]], np.ndarray]:
@@ -217,6 +289,8 @@ class Results:
         """Which straddles the filters keep: those of the selected assets expiring in the date range."""
         chosen = self.selected(filters) if chosen is None else chosen
         mask = np.isin(self._straddle_asset, chosen)
+        if filters.entries:
+            mask &= np.isin(self._straddle_entry, filters.entries)
         if filters.start:
             mask &= self._straddle_month >= month_index(filters.start.year, filters.start.month)
         if filters.end:
@@ -240,10 +314,11 @@ class Results:
     # --- drill-down ------------------------------------------------------------------------------
 
     def asset_straddles(self, asset: str, filters: Filters) -> pa.Table:
-        """The straddles of ``asset`` kept by the filters' date range, in straddle_id order."""
+        """The straddles of ``asset`` kept by the filters' date range and schedule entries, in
+        straddle_id order."""
         if asset not in self.asset_names:
             raise StraddlesError(f"{self.folder}: no asset {asset!r}")
-        mask = self.straddle_mask(Filters(start=filters.start, end=filters.end),
+        mask = self.straddle_mask(Filters(start=filters.start, end=filters.end, entries=filters.entries),
                                   np.array([self.asset_names.index(asset)]))
         columns = ["straddle_id", "straddle", "schid", "entry_month", "expiry_month", "entry_date", "expiry_date",
                    "status", "weight", "strike", "strike_vol", "n_days", "pnl_sum"]
@@ -346,6 +421,8 @@ class View:
         """:func:`straddles.stats` by class of the selection (None without P&L)."""
         if not self.has_pnl:
             return None
+        if self.filters.entries:
+            return stats(portfolio(self.backtest, "class"))
         return stats(self.results.class_portfolio(self.filters))
 
     @cached_property
@@ -419,8 +496,11 @@ class View:
         pnl = self.backtest.asset_pnl
         if not self.has_pnl:
             return pa.table({"asset": pa.array([], pa.string())})
-        buckets, series = self.results.asset_series.window(self.results.selected(self.filters),
-                                                           *calendar_bounds(self.filters), keys=PNL_COLUMNS)
+        if self.filters.entries:  # P&L rows of their own: no precomputed series to slice
+            buckets, _, series = daily_series(pnl, "asset")
+        else:
+            buckets, series = self.results.asset_series.window(self.results.selected(self.filters),
+                                                               *calendar_bounds(self.filters), keys=PNL_COLUMNS)
         table = _contribution(buckets, series)
         column_of = {name: i for i, name in enumerate(buckets)}
         names = table["bucket"].to_pylist()

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from ..engine.cache import cache_dir
 from ..engine.outputs import atomic_path
+from ..errors import StraddlesError
 
 
 class DayTable:
@@ -51,10 +52,12 @@ class DayTable:
             if self._table is None and self._consistent:
                 self._table = _mapped_copy(self.path)
 
-    def prepare_in_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.prepare, name="day-table-copy", daemon=True)
-        thread.start()
-        return thread
+    def table(self) -> pa.Table:
+        """The whole day table, memory-mapped (prepared first if needed)."""
+        self.prepare()
+        if self._table is None:
+            raise StraddlesError(f"{self.path}: the day table does not match the straddle table's n_days")
+        return self._table
 
     def rows(self, straddle_id: int) -> pa.Table:
         """The day rows of ``straddle_id`` in date order (empty for a straddle without rows)."""
