@@ -304,3 +304,19 @@ def test_schedule_entry_filter_sums_the_day_table(results):
 def test_schedule_entry_filter_needs_the_day_table(folder_without_days):
     with pytest.raises(StraddlesError, match="needs the day table"):
         Results(folder_without_days).view(Filters(entries=(1,)))
+
+
+def test_asset_pnl_in_any_row_order(folder, tmp_path):
+    """A folder written by another tool may order asset_pnl differently: the views are the same."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    copy = tmp_path / "shuffled"
+    shutil.copytree(folder, copy)
+    table = pq.read_table(copy / "asset_pnl.parquet")
+    pq.write_table(table.take(np.random.default_rng(0).permutation(table.num_rows)), copy / "asset_pnl.parquet")
+    filters = Filters(pattern="Comdty", start=dt.date(2023, 5, 1))
+    shuffled, original = Results(copy).view(filters), Results(folder).view(filters)
+    assert shuffled.summary == original.summary
+    assert shuffled.assets.equals(original.assets)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
+from dash import Dash, Input, Output, State, dash_table, dcc, html
 from dash.dash_table.Format import Format, Scheme
 from dash.exceptions import PreventUpdate
 
@@ -94,7 +94,7 @@ class Views:
                  ("status", row["status"]), ("model", row["model"]), ("weight", f"{row['weight']:g}"),
                  ("entry", f"{row['entry_date'] or 'none'}: {detail.entry_rule}"),
                  ("expiry", f"{row['expiry_date'] or 'none'}: {detail.expiry_rule}"),
-                 ("strike", "—" if row["strike"] is None else f"{row['strike']:.6g} (vol {row['strike_vol']:.6g})"),
+                 ("strike", "—" if row["strike"] is None else f"{row['strike']:.6g} (vol {_general(row['strike_vol'])})"),
                  ("P&L", f"{_pct(row['pnl_sum'])} over {row['n_days']} days")]
         parts = [html.H4(f"{row['asset']} {row['expiry_month']} entry {row['schid']}"),
                  html.Dl([item for name, value in facts for item in (html.Dt(name), html.Dd(str(value)))],
@@ -172,6 +172,10 @@ def build_app(results: Results) -> Dash:
                                                            for i in filters])(views.asset_straddles)
     app.callback(Output("straddle-detail", "children"), Input("straddles-table", "active_cell"))(views.straddle_detail)
     return app
+
+
+def _general(value) -> str:
+    return "—" if value is None else f"{value:.6g}"
 
 
 def _card(label: str, key: str, value: str):

@@ -14,7 +14,6 @@ drill-down list) take the selected assets' straddles whose expiry month lies in 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import threading
 from collections import OrderedDict
@@ -81,8 +80,10 @@ class Results:
         position = {name: i for i, name in enumerate(self.asset_names)}
 
         pnl_asset = _positions(backtest.asset_pnl["asset"], position)
-        if len(pnl_asset) and np.any(np.diff(pnl_asset) < 0):  # the engine writes asset-major; others may not
-            order = np.argsort(pnl_asset, kind="stable")
+        pnl_days = backtest.asset_pnl["date"].cast(pa.int32()).to_numpy()
+        key = pnl_asset * (1 << 32) + pnl_days
+        if len(key) and np.any(np.diff(key) <= 0):  # the engine writes (asset, date) order; others may not
+            order = np.lexsort((pnl_days, pnl_asset))
             backtest.asset_pnl, pnl_asset = backtest.asset_pnl.take(order), pnl_asset[order]
         self._pnl_asset = pnl_asset
         self._pnl_bounds = np.searchsorted(pnl_asset, np.arange(len(self.asset_names) + 1))
@@ -599,8 +600,3 @@ def _positions(column: pa.ChunkedArray, position: dict[str, int]) -> np.ndarray:
                       dtype=np.int64)
     indices = column.indices.to_numpy(zero_copy_only=False)
     return lookup[indices] if len(lookup) else np.zeros(len(indices), np.int64)
-
-
-def finite(value) -> float | None:
-    """A float for display, None where it is missing or not finite."""
-    return None if value is None or not math.isfinite(value) else float(value)
