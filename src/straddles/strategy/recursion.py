@@ -3,9 +3,10 @@
 A row ``[name, calc, init]`` is a tiny program over per-asset state, e.g.
 ``ema<-ema*0.99+update*0.01; emaa<-emaa*0.99+abs(update)*0.01; rsi<-ema/emaa``. It is parsed
 here by a recursive-descent parser (never Python ``eval``/``exec``) into a small AST, and the AST
-is compiled to bytecode for a stack machine: one int64 ``[n, 2]`` array of (opcode, operand) and a
-float64 array of constants. One compiled numba interpreter loop (:func:`_run`) then runs any
-program over ``days x assets``, so the kernel compiles once (``cache=True``) whatever the program.
+is compiled to bytecode for a register machine: an int64 ``[n, 5]`` array of (opcode,
+destination, a, b, c) instructions and the initial register file holding the constants. One
+compiled numba interpreter loop (:func:`_run`) then runs any program over ``days x assets``, so
+the kernel compiles once (``cache=True``) whatever the program.
 
 :func:`interpret_program` walks the AST in plain Python instead: the slow, obviously-correct
 reference that the tests compare the kernel with.
@@ -275,58 +276,89 @@ def _parse(text: str, allow_update: bool) -> tuple[Assign, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Bytecode: a stack machine. Each instruction is (opcode, operand).
+# Bytecode: a register machine. An instruction is (opcode, destination, a, b, c), all register
+# numbers. An asset's register file is [constants | state slots | update | temporaries]: constants,
+# state and `update` are read in place as operands, so only operations are instructions.
 
-(OP_CONST, OP_LOAD, OP_UPDATE, OP_STORE, OP_NEG, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_EQ, OP_LT,
- OP_GT, OP_LE, OP_GE, OP_ABS, OP_SIGN, OP_SQRT, OP_LOG, OP_EXP, OP_MAX, OP_MIN, OP_IF) = range(22)
+(OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_EQ, OP_LT, OP_GT, OP_LE, OP_GE, OP_MAX, OP_MIN, OP_NEG, OP_ABS,
+ OP_SIGN, OP_SQRT, OP_LOG, OP_EXP, OP_IF, OP_MOVE) = range(19)
 _BINARY_OPS = {"+": OP_ADD, "-": OP_SUB, "*": OP_MUL, "/": OP_DIV, "=": OP_EQ, "<": OP_LT, ">": OP_GT,
-               "<=": OP_LE, ">=": OP_GE}
-_FUNCTION_OPS = {"abs": OP_ABS, "sign": OP_SIGN, "sqrt": OP_SQRT, "log": OP_LOG, "exp": OP_EXP,
-                 "max": OP_MAX, "min": OP_MIN, "if": OP_IF}
+               "<=": OP_LE, ">=": OP_GE, "max": OP_MAX, "min": OP_MIN}
+_CALL_OPS = {"abs": OP_ABS, "sign": OP_SIGN, "sqrt": OP_SQRT, "log": OP_LOG, "exp": OP_EXP, "if": OP_IF}
 
 
 class _Compiler:
-    """Emit bytecode for init and calc into shared slot and constant tables."""
+    """Lay out the registers of init and calc together, then emit their instructions."""
 
-    def __init__(self):
-        self.slots: dict[str, int] = {}
-        self.consts: dict[float, int] = {}
-        self.stack = self.deepest = 0
+    def __init__(self, *programs: tuple[Assign, ...]):
+        consts: dict[float, None] = {}
+        names: dict[str, None] = {}
+        todo = []
+        for program in programs:
+            for statement in program:
+                names.setdefault(statement.target, None)
+                todo.append(statement.value)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, Number):
+                consts.setdefault(node.value, None)
+            elif isinstance(node, Name) and node.name != UPDATE:
+                names.setdefault(node.name, None)
+            elif isinstance(node, Negate):
+                todo.append(node.operand)
+            elif isinstance(node, Binary):
+                todo += [node.left, node.right]
+            elif isinstance(node, Call):
+                todo += node.args
+        self.consts = {value: i for i, value in enumerate(consts)}
+        self.slots = {name: len(consts) + i for i, name in enumerate(names)}
+        self.update = len(consts) + len(names)
+        self.temps = 0
 
     def program(self, statements: tuple[Assign, ...]) -> np.ndarray:
-        code: list[tuple[int, int]] = []
+        code: list[tuple[int, ...]] = []
         for statement in statements:
-            self.expr(statement.value, code)
-            self.emit(code, OP_STORE, self.slot(statement.target), pops=1)
-        return np.array(code, dtype=np.int64).reshape(-1, 2)
+            target = self.slots[statement.target]
+            source = self.value(statement.value, code, 0, target)
+            if source != target:
+                code.append((OP_MOVE, target, source, 0, 0))
+        return np.array(code, dtype=np.int64).reshape(-1, 5)
 
-    def slot(self, name: str) -> int:
-        return self.slots.setdefault(name, len(self.slots))
-
-    def emit(self, code: list, op: int, operand: int = 0, pops: int = 0, pushes: int = 0) -> None:
-        code.append((op, operand))
-        self.stack += pushes - pops
-        self.deepest = max(self.deepest, self.stack)
-
-    def expr(self, node: Expr, code: list) -> None:
+    def value(self, node: Expr, code: list, free: int, target: int | None = None) -> int:
+        """Emit ``node``; return the register holding its value: a constant's or a name's own,
+        else ``target`` when given, else the temporary ``free`` (the ones above it are scratch).
+        ``target`` is written only by the last instruction, after its operands are read."""
         if isinstance(node, Number):
-            self.emit(code, OP_CONST, self.consts.setdefault(node.value, len(self.consts)), pushes=1)
-        elif isinstance(node, Name):
-            if node.name == UPDATE:
-                self.emit(code, OP_UPDATE, pushes=1)
-            else:
-                self.emit(code, OP_LOAD, self.slot(node.name), pushes=1)
-        elif isinstance(node, Negate):
-            self.expr(node.operand, code)
-            self.emit(code, OP_NEG)
+            return self.consts[node.value]
+        if isinstance(node, Name):
+            return self.update if node.name == UPDATE else self.slots[node.name]
+        if isinstance(node, Call) and node.function in ("max", "min"):  # a left fold
+            result = self.value(node.args[0], code, free)
+            for count, arg in enumerate(node.args[1:], 2):
+                other = self.value(arg, code, free + 1)
+                last = count == len(node.args)
+                result = self.emit(code, _BINARY_OPS[node.function], target if last else None, free, result, other)
+            return result
+        if isinstance(node, Negate):
+            op, operands = OP_NEG, [node.operand]
         elif isinstance(node, Binary):
-            self.expr(node.left, code)
-            self.expr(node.right, code)
-            self.emit(code, _BINARY_OPS[node.op], pops=1)
+            op, operands = _BINARY_OPS[node.op], [node.left, node.right]
         else:
-            for arg in node.args:
-                self.expr(arg, code)
-            self.emit(code, _FUNCTION_OPS[node.function], len(node.args), pops=len(node.args) - 1)
+            op, operands = _CALL_OPS[node.function], node.args
+        registers = [self.value(operand, code, free + i) for i, operand in enumerate(operands)]
+        return self.emit(code, op, target, free, *registers)
+
+    def emit(self, code: list, op: int, target: int | None, free: int, *operands: int) -> int:
+        destination = self.update + 1 + free if target is None else target
+        self.temps = max(self.temps, free + 1)
+        code.append((op, destination, *operands, *[0] * (3 - len(operands))))
+        return destination
+
+    def registers(self) -> np.ndarray:
+        """The register file before init runs: the constants, then zeros."""
+        registers = np.zeros(self.update + 1 + self.temps)
+        registers[:len(self.consts)] = list(self.consts)
+        return registers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,9 +369,10 @@ class _Compiler:
 class SignalProgram:
     """One parsed and compiled signal_table row (STRATEGY S3).
 
-    ``calc_code``/``init_code`` are ``int64[n, 2]`` (opcode, operand) bytecode over the state
-    slots ``slots`` (slot i holds ``slots[i]``) and the constants ``consts``; ``signal`` is the
-    slot of the signal variable. Two programs are equal when their name and texts are.
+    ``calc_code``/``init_code`` are ``int64[n, 5]`` instructions (opcode, destination, a, b, c)
+    over a register file that starts as ``registers``; state variable ``slots[i]`` lives in register
+    ``first_slot + i``, the day's input in ``update_register`` and the signal ``signal`` in
+    ``signal_register``. Two programs are equal when their name and texts are.
     """
 
     name: str
@@ -349,8 +382,10 @@ class SignalProgram:
     slots: tuple[str, ...] = field(compare=False)
     calc_code: np.ndarray = field(compare=False, repr=False)
     init_code: np.ndarray = field(compare=False, repr=False)
-    consts: np.ndarray = field(compare=False, repr=False)
-    stack_size: int = field(compare=False, repr=False)
+    registers: np.ndarray = field(compare=False, repr=False)
+    first_slot: int = field(compare=False, repr=False)
+    update_register: int = field(compare=False, repr=False)
+    signal_register: int = field(compare=False, repr=False)
     calc_ast: tuple[Assign, ...] = field(compare=False, repr=False)
     init_ast: tuple[Assign, ...] = field(compare=False, repr=False)
 
@@ -379,14 +414,13 @@ def parse_signal_row(name: str, calc: str, init: str = "", where: str = "signal_
         raise error("calc: no statement (expected 'name <- expression')")
     assigned = {statement.target for statement in parsed["calc"] + parsed["init"]}
     signal = name if name in assigned else parsed["calc"][-1].target
-    compiler = _Compiler()
-    init_code = compiler.program(parsed["init"])
-    calc_code = compiler.program(parsed["calc"])
+    compiler = _Compiler(parsed["init"], parsed["calc"])
+    init_code, calc_code = compiler.program(parsed["init"]), compiler.program(parsed["calc"])
     return SignalProgram(
         name=name, calc=calc, init=init, signal=signal, slots=tuple(compiler.slots),
-        calc_code=calc_code, init_code=init_code,
-        consts=np.array(list(compiler.consts), dtype=np.float64), stack_size=max(compiler.deepest, 1),
-        calc_ast=parsed["calc"], init_ast=parsed["init"])
+        calc_code=calc_code, init_code=init_code, registers=compiler.registers(),
+        first_slot=len(compiler.consts), update_register=compiler.update,
+        signal_register=compiler.slots[signal], calc_ast=parsed["calc"], init_ast=parsed["init"])
 
 
 def signal_programs(amt) -> dict[str, SignalProgram]:
@@ -403,113 +437,102 @@ def run_program(program: SignalProgram, x: np.ndarray) -> np.ndarray:
     value, in date order; the result is the signal variable after that day, NaN before the first
     finite value and held over days without one (STRATEGY S3).
     """
-    x = _matrix(x)
-    return _run(program.calc_code, program.init_code, program.consts, len(program.slots),
-                program.slots.index(program.signal), program.stack_size, x)
+    return _run(program.calc_code, program.init_code, program.registers, program.update_register,
+                program.signal_register, _matrix(x))
 
 
 def _matrix(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
+    x = np.ascontiguousarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"expected a float64[n_days, n_assets] matrix, got shape {x.shape}")
     return x
 
 
+#: assets per parallel block of the kernel: wide enough to amortise the per-instruction dispatch
+BLOCK = 64
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _apply(op, a, b, c):  # pragma: no cover - compiled
+    """One operation on finite-or-NaN operands; a result that is not finite becomes NaN."""
+    if op == OP_MUL:
+        value = a * b
+    elif op == OP_ADD:
+        value = a + b
+    elif op == OP_SUB:
+        value = a - b
+    elif op == OP_DIV:
+        value = a / b
+    elif op == OP_EQ:
+        value = 1.0 if a == b else 0.0
+    elif op == OP_LT:
+        value = 1.0 if a < b else 0.0
+    elif op == OP_GT:
+        value = 1.0 if a > b else 0.0
+    elif op == OP_LE:
+        value = 1.0 if a <= b else 0.0
+    elif op == OP_GE:
+        value = 1.0 if a >= b else 0.0
+    elif op == OP_MAX:
+        value = np.nan if a != a or b != b else (a if a >= b else b)
+    elif op == OP_MIN:
+        value = np.nan if a != a or b != b else (a if a <= b else b)
+    elif op == OP_NEG:
+        value = -a
+    elif op == OP_ABS:
+        value = abs(a)
+    elif op == OP_SIGN:
+        value = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else (0.0 if a == 0.0 else np.nan))
+    elif op == OP_SQRT:
+        value = math.sqrt(a) if a >= 0.0 else np.nan
+    elif op == OP_LOG:
+        value = math.log(a) if a > 0.0 else np.nan
+    elif op == OP_EXP:
+        value = math.exp(a)
+    elif op == OP_IF:
+        value = np.nan if a != a else (b if a != 0.0 else c)
+    else:  # OP_MOVE
+        value = a
+    return value if value - value == 0.0 else np.nan
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _execute(code, consts, state, stack, update):  # pragma: no cover - compiled
-    """Run ``code`` once: a stack machine over ``state`` (every value finite or NaN)."""
-    top = 0
+def _execute(code, registers, active):  # pragma: no cover - compiled
+    """Run ``code`` once on every column (asset) of ``registers[register, asset]`` where
+    ``active``: one dispatch per instruction, then a plain loop over the assets."""
     for pc in range(code.shape[0]):
         op = code[pc, 0]
-        arg = code[pc, 1]
-        if op == OP_LOAD:
-            stack[top] = state[arg]
-            top += 1
-        elif op == OP_CONST:
-            stack[top] = consts[arg]
-            top += 1
-        elif op == OP_UPDATE:
-            stack[top] = update
-            top += 1
-        elif op == OP_STORE:
-            top -= 1
-            state[arg] = stack[top]
-        elif op == OP_NEG:
-            stack[top - 1] = -stack[top - 1]
-        elif op <= OP_GE:  # binary
-            top -= 1
-            left = stack[top - 1]
-            right = stack[top]
-            if op == OP_ADD:
-                value = left + right
-            elif op == OP_SUB:
-                value = left - right
-            elif op == OP_MUL:
-                value = left * right
-            elif op == OP_DIV:
-                value = left / right
-            elif op == OP_EQ:
-                value = 1.0 if left == right else 0.0
-            elif op == OP_LT:
-                value = 1.0 if left < right else 0.0
-            elif op == OP_GT:
-                value = 1.0 if left > right else 0.0
-            elif op == OP_LE:
-                value = 1.0 if left <= right else 0.0
-            else:
-                value = 1.0 if left >= right else 0.0
-            stack[top - 1] = value if value - value == 0.0 else np.nan
-        elif op <= OP_EXP:  # one-argument functions
-            value = stack[top - 1]
-            if op == OP_ABS:
-                value = abs(value)
-            elif op == OP_SIGN:
-                value = 1.0 if value > 0.0 else (-1.0 if value < 0.0 else (0.0 if value == 0.0 else np.nan))
-            elif op == OP_SQRT:
-                value = math.sqrt(value) if value >= 0.0 else np.nan
-            elif op == OP_LOG:
-                value = math.log(value) if value > 0.0 else np.nan
-            else:
-                value = math.exp(value)
-            stack[top - 1] = value if value - value == 0.0 else np.nan
-        elif op == OP_IF:
-            top -= 2
-            condition = stack[top - 1]
-            if condition != condition:
-                stack[top - 1] = np.nan
-            else:
-                stack[top - 1] = stack[top] if condition != 0.0 else stack[top + 1]
-        else:  # max / min over the top `arg` values
-            first = top - arg
-            value = stack[first]
-            for i in range(first + 1, top):
-                other = stack[i]
-                if other != other or value != value:
-                    value = np.nan
-                elif (other > value) if op == OP_MAX else (other < value):
-                    value = other
-            top = first + 1
-            stack[first] = value
+        destination = registers[code[pc, 1]]
+        a, b, c = registers[code[pc, 2]], registers[code[pc, 3]], registers[code[pc, 4]]
+        for i in range(registers.shape[1]):
+            if active[i]:
+                destination[i] = _apply(op, a[i], b[i], c[i])
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def _run(calc_code, init_code, consts, n_slots, signal, stack_size, x):  # pragma: no cover - compiled
-    """Run a program per asset (in parallel) along days; see :func:`run_program`."""
+def _run(calc_code, init_code, registers, update, signal, x):  # pragma: no cover - compiled
+    """Run a program along days on blocks of assets (in parallel); see :func:`run_program`."""
     n_days, n_assets = x.shape
-    out = np.full((n_days, n_assets), np.nan)
-    initial = np.zeros(n_slots)
-    _execute(init_code, consts, initial, np.empty(stack_size), np.nan)
-    for asset in prange(n_assets):
-        state = initial.copy()
-        stack = np.empty(stack_size)
-        started = False
+    out = np.empty((n_days, n_assets))
+    initial = registers.reshape(-1, 1).copy()
+    _execute(init_code, initial, np.ones(1, np.bool_))
+    for block in prange((n_assets + BLOCK - 1) // BLOCK):
+        first = block * BLOCK
+        width = min(BLOCK, n_assets - first)
+        own = np.empty((initial.shape[0], width))
+        for register in range(initial.shape[0]):
+            own[register, :] = initial[register, 0]
+        active = np.empty(width, np.bool_)
+        started = np.zeros(width, np.bool_)
         for day in range(n_days):
-            update = x[day, asset]
-            if update - update == 0.0:
-                _execute(calc_code, consts, state, stack, update)
-                started = True
-            if started:
-                out[day, asset] = state[signal]
+            for i in range(width):
+                value = x[day, first + i]
+                active[i] = value - value == 0.0
+                own[update, i] = value
+                started[i] |= active[i]
+            _execute(calc_code, own, active)
+            for i in range(width):
+                out[day, first + i] = own[signal, i] if started[i] else np.nan
     return out
 
 
