@@ -5,7 +5,7 @@ A row ``[name, calc, init]`` is a tiny program over per-asset state, e.g.
 here by a recursive-descent parser (never Python ``eval``/``exec``) into a small AST, and the AST
 is compiled to bytecode for a register machine: an int64 ``[n, 5]`` array of (opcode,
 destination, a, b, c) instructions and the initial register file holding the constants. One
-compiled numba interpreter loop (:func:`_run`) then runs any program over ``days x assets``, so
+compiled numba interpreter loop (:func:`_run_block`) then runs any program over ``days x assets``, so
 the kernel compiles once (``cache=True``) whatever the program.
 
 :func:`interpret_program` walks the AST in plain Python instead: the slow, obviously-correct
@@ -251,18 +251,21 @@ class _Parser:
         return Call(name.text, tuple(args))
 
 
+def _children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, Negate):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    return node.args if isinstance(node, Call) else ()
+
+
 def _depth(node: Expr) -> int:
     """Height of the tree, without recursion (a long ``a+a+...`` chain is a deep left spine)."""
     deepest, todo = 0, [(node, 1)]
     while todo:
         node, level = todo.pop()
         deepest = max(deepest, level)
-        if isinstance(node, Negate):
-            todo.append((node.operand, level + 1))
-        elif isinstance(node, Binary):
-            todo += [(node.left, level + 1), (node.right, level + 1)]
-        elif isinstance(node, Call):
-            todo += [(arg, level + 1) for arg in node.args]
+        todo += [(child, level + 1) for child in _children(node)]
     return deepest
 
 
@@ -304,12 +307,7 @@ class _Compiler:
                 consts.setdefault(node.value, None)
             elif isinstance(node, Name) and node.name != UPDATE:
                 names.setdefault(node.name, None)
-            elif isinstance(node, Negate):
-                todo.append(node.operand)
-            elif isinstance(node, Binary):
-                todo += [node.left, node.right]
-            elif isinstance(node, Call):
-                todo += node.args
+            todo += _children(node)
         self.consts = {value: i for i, value in enumerate(consts)}
         self.slots = {name: len(consts) + i for i, name in enumerate(names)}
         self.update = len(consts) + len(names)
@@ -437,8 +435,16 @@ def run_program(program: SignalProgram, x: np.ndarray) -> np.ndarray:
     value, in date order; the result is the signal variable after that day, NaN before the first
     finite value and held over days without one (STRATEGY S3).
     """
-    return _run(program.calc_code, program.init_code, program.registers, program.update_register,
-                program.signal_register, _matrix(x))
+    x = _matrix(x)
+    initial = program.registers.reshape(-1, 1).copy()
+    _execute(program.init_code, initial, np.ones(1, np.bool_))
+    out = np.empty(x.shape)
+    arguments = (program.calc_code, initial[:, 0], program.update_register, program.signal_register, x, out)
+    if x.shape[1] <= BLOCK:  # one block: skip the thread pool, whose start costs more than small inputs
+        _run_block(*arguments, 0, x.shape[1])
+    else:
+        _run_blocks(*arguments)
+    return out
 
 
 def _matrix(x: np.ndarray) -> np.ndarray:
@@ -509,31 +515,32 @@ def _execute(code, registers, active):  # pragma: no cover - compiled
                 destination[i] = _apply(op, a[i], b[i], c[i])
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _run_block(calc_code, initial, update, signal, x, out, first, width):  # pragma: no cover - compiled
+    """Run a program along days for the assets ``first .. first + width - 1`` into ``out``."""
+    own = np.empty((initial.shape[0], width))
+    for register in range(initial.shape[0]):
+        own[register, :] = initial[register]
+    active = np.empty(width, np.bool_)
+    started = np.zeros(width, np.bool_)
+    for day in range(x.shape[0]):
+        for i in range(width):
+            value = x[day, first + i]
+            active[i] = value - value == 0.0
+            own[update, i] = value
+            started[i] |= active[i]
+        _execute(calc_code, own, active)
+        for i in range(width):
+            out[day, first + i] = own[signal, i] if started[i] else np.nan
+
+
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def _run(calc_code, init_code, registers, update, signal, x):  # pragma: no cover - compiled
-    """Run a program along days on blocks of assets (in parallel); see :func:`run_program`."""
-    n_days, n_assets = x.shape
-    out = np.empty((n_days, n_assets))
-    initial = registers.reshape(-1, 1).copy()
-    _execute(init_code, initial, np.ones(1, np.bool_))
+def _run_blocks(calc_code, initial, update, signal, x, out):  # pragma: no cover - compiled
+    """:func:`_run_block` over every block of :data:`BLOCK` assets, blocks in parallel."""
+    n_assets = x.shape[1]
     for block in prange((n_assets + BLOCK - 1) // BLOCK):
         first = block * BLOCK
-        width = min(BLOCK, n_assets - first)
-        own = np.empty((initial.shape[0], width))
-        for register in range(initial.shape[0]):
-            own[register, :] = initial[register, 0]
-        active = np.empty(width, np.bool_)
-        started = np.zeros(width, np.bool_)
-        for day in range(n_days):
-            for i in range(width):
-                value = x[day, first + i]
-                active[i] = value - value == 0.0
-                own[update, i] = value
-                started[i] |= active[i]
-            _execute(calc_code, own, active)
-            for i in range(width):
-                out[day, first + i] = own[signal, i] if started[i] else np.nan
-    return out
+        _run_block(calc_code, initial, update, signal, x, out, first, min(BLOCK, n_assets - first))
 
 
 # ---------------------------------------------------------------------------------------------
