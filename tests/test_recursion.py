@@ -188,7 +188,7 @@ def test_blanks_and_empty_statements_spec_s3():
     ("a<-abs", "", "function 'abs' at column 4 needs '('"),
     ("a<-max(1)", "", "max() at column 4 takes 2 or more arguments, got 1"),
     ("a<-if(1,2)", "", "if() at column 4 takes 3 arguments, got 2"),
-    ("a<-abs(1,2)", "", "abs() at column 4 takes 1 arguments, got 2"),
+    ("a<-abs(1,2)", "", "abs() at column 4 takes 1 argument, got 2"),
     ("a<-abs()", "", "expected an expression, got ')'"),
     ("a<-1=1=1", "", "chained comparison at column 7"),
     ("a<-1<2>3", "", "chained comparison"),

@@ -247,7 +247,8 @@ class _Parser:
         fewest, most = FUNCTIONS[name.text]
         if len(args) < fewest or (most is not None and len(args) > most):
             wanted = f"{fewest}" if fewest == most else f"{fewest} or more"
-            raise _SyntaxError(f"{name.text}() at column {name.column} takes {wanted} arguments, got {len(args)}")
+            wanted += " argument" if wanted == "1" else " arguments"
+            raise _SyntaxError(f"{name.text}() at column {name.column} takes {wanted}, got {len(args)}")
         return Call(name.text, tuple(args))
 
 
