@@ -320,3 +320,10 @@ def test_asset_pnl_in_any_row_order(folder, tmp_path):
     shuffled, original = Results(copy).view(filters), Results(folder).view(filters)
     assert shuffled.summary == original.summary
     assert shuffled.assets.equals(original.assets)
+
+
+def test_cli_binds_to_this_machine_by_default():
+    from straddles.cli import build_parser
+
+    args = build_parser().parse_args(["explore", "results"])
+    assert (args.host, args.port) == ("127.0.0.1", 8050)
