@@ -34,7 +34,7 @@ INTERACTIONS = [
     ("schedule = schedule4", "overview", ("", None, None, ["schedule4"], None, None)),
     ("date range 2008-01-01..2012-12-31, all assets", "overview", ("", None, None, None, "2008-01-01", "2012-12-31")),
     ("clear every filter: all 189 assets, uncached", "overview", NO_FILTER),
-    ("click an asset: its straddles", "asset_straddles", ({"row_id": "CL Comdty"},) + NO_FILTER),
+    ("click an asset: its straddles", "asset_straddles", ({"rowId": "CL Comdty"},) + NO_FILTER),
 ]
 
 
@@ -83,10 +83,10 @@ def main() -> None:
     rows.append(("back to a filter set seen before (cached view)", measure(views, "overview", NO_FILTER, args.repeat,
                                                                          fresh=False)))
     if results.days is not None:
-        straddle_ids = [row["straddle_id"] for row in views.asset_straddles({"row_id": "CL Comdty"}, *NO_FILTER)[1]
+        straddle_ids = [row["id"] for row in views.asset_straddles({"rowId": "CL Comdty"}, *NO_FILTER)[1]
                         if row["status"] == "valued"]
         rows.append(("click a straddle: its day-by-day view", measure(
-            views, "straddle_detail", ({"row_id": straddle_ids[len(straddle_ids) // 2]},), args.repeat)))
+            views, "straddle_detail", ({"rowId": straddle_ids[len(straddle_ids) // 2]},), args.repeat)))
     print("\n| interaction | wall ms, best | wall ms, median | CPU ms, best |\n|---|---:|---:|---:|")
     for name, seconds in rows:
         wall, cpu = zip(*seconds)

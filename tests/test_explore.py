@@ -232,9 +232,9 @@ def test_views_render_the_python_numbers(results):
     np.testing.assert_array_equal(np.frombuffer(base64.b64decode(total["y"]["bdata"]), "<f8"),
                                   view.cumulative["series"]["total"])
     assert [row["asset"] for row in assets] == view.assets["asset"].to_pylist()
-    title, rows = views.asset_straddles({"row_id": "CL Comdty"}, "", None, None, None, None, None)
-    assert "CL Comdty" in title and rows and all(row["id"] == row["straddle_id"] for row in rows)
-    detail = views.straddle_detail({"row_id": rows[0]["straddle_id"]})
+    title, rows = views.asset_straddles({"rowId": "CL Comdty"}, "", None, None, None, None, None)
+    assert "CL Comdty" in title and rows and all(row["id"] == str(row["straddle_id"]) for row in rows)
+    detail = views.straddle_detail({"rowId": rows[0]["id"]})
     assert detail and build_app(results).layout is not None
 
 
@@ -245,7 +245,7 @@ def test_the_app_never_writes_into_the_folder(folder):
     from straddles.explore.app import Views
     views = Views(results)
     views.overview("CL", None, None, None, "2023-02-01", "2024-06-30")
-    views.straddle_detail({"row_id": 5})
+    views.straddle_detail({"rowId": "5"})
     after = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir())
     assert after == before
 
@@ -273,9 +273,9 @@ def test_attribution_columns_are_shown_when_present(folder, tmp_path):
     np.testing.assert_allclose(assets["gamma_pnl"].to_numpy(), assets["pnl"].to_numpy() * 0.5, rtol=1e-9, atol=1e-15)
     straddle_id = next(row["straddle_id"] for row in results.asset_straddles("CL Comdty", Filters()).to_pylist()
                        if row["status"] == "valued")
-    detail = Views(results).straddle_detail({"row_id": straddle_id})
+    detail = Views(results).straddle_detail({"rowId": str(straddle_id)})
     days_table = next(part for part in detail if getattr(part, "id", None) == "days-table")
-    assert {"gamma_pnl", "resid_pnl"} <= {column["id"] for column in days_table.columns}
+    assert {"gamma_pnl", "resid_pnl"} <= {column["field"] for column in days_table.columnDefs}
 
 
 def test_schedule_entry_filter_sums_the_day_table(results):

@@ -147,15 +147,13 @@ def test_filter_changes_summary_and_chart_to_the_python_values(server, browser, 
     np.testing.assert_allclose(shown, curve, rtol=1e-12, atol=1e-15)
 
     # drill down: the first asset of the table, then its first straddle
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#assets-table td[data-dash-column='asset']"),
-          "the per-asset table")
-    browser.find_elements(By.CSS_SELECTOR, "#assets-table td[data-dash-column='asset']")[0].click()
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#straddles-table td[data-dash-column='straddle']"),
-          "the asset's straddles")
-    valued = [cell for cell in browser.find_elements(By.CSS_SELECTOR, "#straddles-table td[data-dash-column='status']")
-              if cell.text == "valued"]
-    valued[0].click()
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#days-table td[data-dash-column='pnl']"),
+    asset_cells = "#assets-table .ag-row .ag-cell[col-id='asset']"
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, asset_cells), "the per-asset table")
+    browser.find_elements(By.CSS_SELECTOR, asset_cells)[0].click()
+    status_cells = "#straddles-table .ag-row .ag-cell[col-id='status']"
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, status_cells), "the asset's straddles")
+    next(cell for cell in browser.find_elements(By.CSS_SELECTOR, status_cells) if cell.text == "valued").click()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#days-table .ag-row .ag-cell[col-id='pnl']"),
           "the straddle's day rows")
 
     screenshot = tmp_path / "explore.png"

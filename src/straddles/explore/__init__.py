@@ -18,6 +18,7 @@ def require_dash() -> None:
     """Raise a one-line error naming the extra when Dash or Plotly is not installed."""
     try:
         import dash  # noqa: F401
+        import dash_ag_grid  # noqa: F401
         import plotly  # noqa: F401
         import scipy  # noqa: F401
     except ImportError as exc:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from dash import Dash, Input, Output, State, dash_table, dcc, html
-from dash.dash_table.Format import Format, Scheme
+import dash_ag_grid as dag
+from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from ..errors import StraddlesError
@@ -19,18 +19,18 @@ from ..results.report import _num, _pct, _share
 from . import figures
 from .data import Filters, Results
 
-PCT = Format(precision=2, scheme=Scheme.percentage)
-SHARE = Format(precision=1, scheme=Scheme.percentage)
-NUMBER = Format(precision=2, scheme=Scheme.fixed)
-INTEGER = Format(precision=0, scheme=Scheme.fixed)
-GENERAL = Format(precision=6, scheme=Scheme.decimal_or_exponent)
+#: minimum widths (pixels) of the grids' text columns; other columns take 100
+TEXT_WIDTHS = {"asset": 170, "class": 120, "straddle": 270, "meaning": 420, "status": 110, "date": 110,
+               "entry_date": 110, "expiry_date": 110}
+#: number formats of the grids' columns (d3-format specifiers; the sort uses the raw numbers)
+PCT, SHARE, NUMBER, INTEGER, GENERAL = ".2%", ".1%", ",.2f", ",d", ".6~g"
 #: the per-asset table's columns: (id, header, format)
 ASSET_COLUMNS = (("asset", "asset", None), ("class", "class", None), ("group", "group", None),
                  ("pnl", "P&L", PCT), ("share_of_pnl", "share of P&L", SHARE),
                  ("share_of_risk", "share of variance", SHARE), ("opnl", "option P&L", PCT),
                  ("hpnl", "hedge P&L", PCT), ("sharpe", "Sharpe", NUMBER), ("max_drawdown", "worst drawdown", PCT),
                  ("straddles", "straddles", INTEGER), ("valued", "valued", INTEGER))
-STRADDLE_COLUMNS = (("straddle_id", "id", INTEGER), ("straddle", "straddle", None), ("schid", "entry", INTEGER),
+STRADDLE_COLUMNS = (("straddle_id", "id", INTEGER), ("straddle", "straddle", None), ("schid", "entry no.", INTEGER),
                     ("entry_date", "entry", None), ("expiry_date", "expiry", None), ("status", "status", None),
                     ("weight", "weight", GENERAL), ("strike", "strike", GENERAL), ("strike_vol", "strike vol", GENERAL),
                     ("n_days", "days", INTEGER), ("pnl_sum", "P&L", PCT))
@@ -68,27 +68,30 @@ class Views:
                  _card("total P&L", "summary-pnl", _pct(s["pnl"])),
                  _card("Sharpe", "summary-sharpe", _num(s["sharpe"])),
                  _card("worst drawdown", "summary-drawdown", _pct(s["max_drawdown"]))]
-        status_rows = [{"status": name, "straddles": n, "share": n / max(s["straddles"], 1), "meaning": meaning}
+        status_rows = [{"id": name, "status": name, "straddles": n, "share": n / max(s["straddles"], 1),
+                        "meaning": meaning}
                        for name, n, meaning in view.status_counts]
         return (strip, figures.cumulative(view.cumulative, self.colors), figures.monthly_heatmap(view.monthly),
                 _records(view.assets, "asset"), figures.correlation(view.correlation),
                 figures.status_bars(view.status_counts), status_rows)
 
-    def asset_straddles(self, active_cell, pattern, classes, groups, schedules, start, end, entries=None) -> tuple:
-        """The straddles of the asset clicked in the per-asset table."""
-        if not active_cell or active_cell.get("row_id") is None:
+    def asset_straddles(self, clicked, pattern, classes, groups, schedules, start, end, entries=None) -> tuple:
+        """The straddles of the asset clicked in the per-asset table (``clicked``: the grid's
+        ``cellClicked``, whose ``rowId`` is the asset)."""
+        if not clicked or clicked.get("rowId") is None:
             raise PreventUpdate
-        asset = active_cell["row_id"]
+        asset = clicked["rowId"]
         table = self.results.asset_straddles(asset, self.filters(pattern, classes, groups, schedules, start, end,
                                                                  entries))
         return f"Straddles of {asset} ({table.num_rows:,}; click one for its day-by-day view)", _records(
             table, "straddle_id")
 
-    def straddle_detail(self, active_cell) -> list:
-        """A straddle day by day: legs, entry and expiry rules, valuation rows, Greeks and attribution."""
-        if not active_cell or active_cell.get("row_id") is None:
+    def straddle_detail(self, clicked) -> list:
+        """A straddle day by day: legs, entry and expiry rules, valuation rows, Greeks and attribution
+        (``clicked``: the straddle grid's ``cellClicked``, whose ``rowId`` is the straddle_id)."""
+        if not clicked or clicked.get("rowId") is None:
             raise PreventUpdate
-        detail = self.results.explain(int(active_cell["row_id"]))
+        detail = self.results.explain(int(clicked["rowId"]))
         row = detail.row
         facts = [("straddle", f"{row['asset']} {row['straddle']} (id {row['straddle_id']})"),
                  ("status", row["status"]), ("model", row["model"]), ("weight", f"{row['weight']:g}"),
@@ -107,12 +110,10 @@ class Views:
                                 "recomputes them from the AMT and the prices.", id="no-day-table", className="note"))
             return parts
         days = detail.days
-        columns = [{"id": name, "name": name, "type": "numeric" if name not in ("date",) else "text",
-                    **({"format": GENERAL} if name not in ("date", "straddle_id", "dte") else {})}
-                   for name in days.column_names if name != "straddle_id"]
+        plain = ("date", "straddle_id", "dte")
+        columns = [(name, name, None if name in plain else GENERAL) for name in days.column_names if name != "straddle_id"]
         parts += [dcc.Graph(figure=figures.straddle_days(days), id="straddle-chart"),
-                  dash_table.DataTable(id="days-table", columns=columns, data=_records(days), page_size=25,
-                                       style_table={"overflowX": "auto"}, style_cell={"fontSize": 12})]
+                  _grid("days-table", columns, _records(days), page_size=25)]
         return parts
 
 
@@ -145,32 +146,27 @@ def build_app(results: Results) -> Dash:
         html.Div([dcc.Graph(id="heatmap", className="half"), dcc.Graph(id="correlation", className="half")],
                  className="row"),
         html.H3("Assets (click a row for its straddles)"),
-        dash_table.DataTable(id="assets-table", columns=_columns(ASSET_COLUMNS, results.extra_columns),
-                             sort_action="native", sort_by=[{"column_id": "pnl", "direction": "desc"}],
-                             page_size=15, style_table={"overflowX": "auto"}, style_cell={"fontSize": 12}),
+        _grid("assets-table", ASSET_COLUMNS + tuple((key, key, PCT) for key in results.extra_columns),
+              page_size=15, sort=("pnl", "desc")),
         html.H3(id="straddles-title", children="Straddles"),
-        dash_table.DataTable(id="straddles-table", columns=_columns(STRADDLE_COLUMNS), sort_action="native",
-                             page_size=12, style_table={"overflowX": "auto"}, style_cell={"fontSize": 12}),
+        _grid("straddles-table", STRADDLE_COLUMNS, page_size=12),
         html.Div(id="straddle-detail"),
         html.H3("Why straddles did not value"),
         html.Div([dcc.Graph(id="status-chart", className="half"),
-                  html.Div(dash_table.DataTable(
-                      id="status-table", columns=[{"id": "status", "name": "status"},
-                                                  {"id": "straddles", "name": "straddles", "type": "numeric"},
-                                                  {"id": "share", "name": "share", "type": "numeric", "format": SHARE},
-                                                  {"id": "meaning", "name": "meaning"}],
-                      style_cell={"fontSize": 12, "textAlign": "left"}), className="half")], className="row"),
+                  html.Div(_grid("status-table", (("status", "status", None), ("straddles", "straddles", INTEGER),
+                                                  ("share", "share", SHARE), ("meaning", "meaning", None)),
+                                 page_size=12), className="half")], className="row"),
     ], className="page")
     app.index_string = app.index_string.replace("</head>", f"<style>{_CSS}</style></head>")
 
     app.callback(Output("match-count", "children"), Input("pattern", "value"))(views.match_count)
     app.callback([Output("summary", "children"), Output("cumulative", "figure"), Output("heatmap", "figure"),
-                  Output("assets-table", "data"), Output("correlation", "figure"), Output("status-chart", "figure"),
-                  Output("status-table", "data")], filters)(views.overview)
-    app.callback([Output("straddles-title", "children"), Output("straddles-table", "data")],
-                 [Input("assets-table", "active_cell")] + [State(i.component_id, i.component_property)
+                  Output("assets-table", "rowData"), Output("correlation", "figure"), Output("status-chart", "figure"),
+                  Output("status-table", "rowData")], filters)(views.overview)
+    app.callback([Output("straddles-title", "children"), Output("straddles-table", "rowData")],
+                 [Input("assets-table", "cellClicked")] + [State(i.component_id, i.component_property)
                                                            for i in filters])(views.asset_straddles)
-    app.callback(Output("straddle-detail", "children"), Input("straddles-table", "active_cell"))(views.straddle_detail)
+    app.callback(Output("straddle-detail", "children"), Input("straddles-table", "cellClicked"))(views.straddle_detail)
     return app
 
 
@@ -188,18 +184,28 @@ def _dropdown(key: str, label: str, options: list, disabled: bool = False, note:
                     className="filter wide")
 
 
-def _columns(spec, extra=()) -> list[dict]:
-    columns = []
-    for key, name, number_format in spec:
-        column = {"id": key, "name": name}
+def _grid(key: str, columns, rows: list[dict] | None = None, page_size: int = 15, sort: tuple | None = None):
+    """A sortable, paged AG Grid; ``columns`` are (field, header, d3 number format or None). Rows
+    carry an ``id`` (see :func:`_records`), which a click reports as ``cellClicked["rowId"]``."""
+    definitions = []
+    for field, header, number_format in columns:
+        definition = {"field": field, "headerName": header, "minWidth": TEXT_WIDTHS.get(field, 100)}
         if number_format is not None:
-            column.update(type="numeric", format=number_format)
-        columns.append(column)
-    return columns + [{"id": key, "name": key, "type": "numeric", "format": PCT} for key in extra]
+            definition.update(type="rightAligned", valueFormatter={
+                "function": f"params.value == null ? '—' : d3.format('{number_format}')(params.value)"})
+        if sort is not None and field == sort[0]:
+            definition["sort"] = sort[1]
+        definitions.append(definition)
+    return dag.AgGrid(id=key, columnDefs=definitions, rowData=rows or [], getRowId="params.data.id",
+                      defaultColDef={"sortable": True, "resizable": True, "flex": 1},
+                      dashGridOptions={"pagination": True, "paginationPageSize": page_size,
+                                       "domLayout": "autoHeight", "animateRows": False},
+                      style={"fontSize": 12})
 
 
 def _records(table: pa.Table, key: str | None = None) -> list[dict]:
-    """Rows for a DataTable: dates as ISO strings, NaN as None, and the ``id`` the row clicks report."""
+    """Rows for a grid: dates as ISO strings, NaN as None, and the ``id`` a click reports (the
+    ``key`` column, else the row number)."""
     rows = table.to_pylist()
     for row in rows:
         for name, value in row.items():
@@ -207,8 +213,8 @@ def _records(table: pa.Table, key: str | None = None) -> list[dict]:
                 row[name] = None
             elif hasattr(value, "isoformat"):
                 row[name] = value.isoformat()
-        if key is not None:
-            row["id"] = row[key]
+    for number, row in enumerate(rows):
+        row["id"] = str(row[key] if key is not None else number)
     return rows
 
 

@@ -64,27 +64,28 @@ def cumulative(data: dict, colors: dict[str, str]) -> dict:
 
 
 def monthly_heatmap(data: dict) -> dict:
-    """Total P&L per year x month, diverging around 0."""
+    """Total P&L per year x month, diverging around 0 (losses red, gains blue: Plotly.js's
+    RdBu runs from blue to red, hence reversed)."""
     title = "Total P&L by year and month (% of notional)"
     if not data["years"]:
         return _empty(title)
     values = data["pnl"]
     bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
     trace = {"type": "heatmap", "z": _nullable(values), "x": list(MONTHS), "y": [str(y) for y in data["years"]],
-             "zmid": 0, "zmin": -bound, "zmax": bound, "colorscale": "RdBu", "hoverongaps": False,
+             "zmid": 0, "zmin": -bound, "zmax": bound, "colorscale": "RdBu", "reversescale": True, "hoverongaps": False,
              "colorbar": {"tickformat": ".1%"}, "hovertemplate": "%{y} %{x}: %{z:.3%}<extra></extra>"}
     return _figure([trace], title, yaxis={"autorange": "reversed", "type": "category"},
                    height=max(300, 22 * len(data["years"]) + 80))
 
 
 def correlation(data: dict) -> dict:
-    """Correlation of daily P&L between classes, in hierarchical-clustering order."""
+    """Correlation of daily P&L between classes, in hierarchical-clustering order (red high)."""
     title = "Correlation of daily P&L between classes (clustered)"
     if len(data["names"]) < 2:
         return _empty(title, "Fewer than two classes with P&L")
     matrix = data["matrix"]
     trace = {"type": "heatmap", "z": _nullable(matrix), "x": data["names"], "y": data["names"], "zmin": -1, "zmax": 1,
-             "zmid": 0, "colorscale": "RdBu", "reversescale": True,
+             "zmid": 0, "colorscale": "RdBu",
              "text": [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in matrix], "texttemplate": "%{text}",
              "hovertemplate": "%{y} / %{x}: %{z:.3f}<extra></extra>"}
     return _figure([trace], title, yaxis={"autorange": "reversed"})
