@@ -14,6 +14,7 @@ from straddles.errors import StraddlesError
 from straddles.results.report import SECTIONS, SUMMARY_FILE, build_report, write_report
 from straddles.results.report.figures import quantile_words
 from straddles.results.performance import stats
+from straddles.results.units import format_pnl
 from straddles.engine.status import STATUS_MEANINGS
 from straddles.synth import synthesize
 
@@ -70,8 +71,26 @@ def test_regime_wording_follows_the_number_of_regimes():
 
 def test_numbers_in_the_page_match_the_statistics(demo_folder, page):
     total = next(r for r in stats(straddles.load_backtest(demo_folder)).summary.to_pylist() if r["bucket"] == "total")
-    shown = f"{total['pnl'] * 100:,.2f}%".replace("-", "−")
-    assert f"<div class='value'>{shown}</div>" in page
+    assert f"<div class='value'>{format_pnl(total['pnl'])}</div>" in page
+
+
+#: the report's labels of unsized P&L amounts (cards); their values must be plain numbers
+PNL_CARDS = ("Total P&amp;L", "P&amp;L a year", "Volatility a year", "Max drawdown", "Daily VaR 95 %", "Daily CVaR 95 %")
+
+
+def test_unsized_pnl_is_never_a_percentage(page):
+    """Issue 9: sums of one-unit straddles are not returns; the page says what they are."""
+    cards = dict(re.findall(r"<div class='label'>(.*?)</div><div class='value'>(.*?)</div>", page))
+    for label in PNL_CARDS:
+        assert re.fullmatch(r"−?[\d,]+\.\d+", cards[label]), (label, cards[label])
+    assert cards["Hit ratio"].endswith("%")  # a share stays a percentage
+    assert "% of notional" not in page and "percent of notional" not in page
+    assert "long one unit of every straddle" in page.lower() and "units of notional" in page
+    # every P&L cell of the class table is a plain number
+    table = page[page.index("<h3>By asset class</h3>"):page.index("<h3>By group</h3>")]
+    first_row = re.search(r"<tbody><tr>(.*?)</tr>", table).group(1)
+    cells = re.findall(r"<td class='num[^']*'>(.*?)</td>", first_row)
+    assert not cells[0].endswith("%") and not cells[1].endswith("%")  # P&L, P&L a year
 
 
 def test_self_contained(page):

@@ -208,6 +208,8 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
         return assemble(frame, result, days, timer)
 
     directory = Path(out)
+    if directory.exists() and not directory.is_dir():
+        raise StraddlesError(f"{directory}: the output must be a folder, but a file of that name exists")
     with ExitStack() as files:  # every file is renamed into place only if the whole run succeeds
         day_writer = None
         if days:
@@ -238,6 +240,8 @@ class _DayWriter:
         self.path, self.timer, self.writer, self.closed = path, timer, None, False
 
     def __call__(self, chunk: dict) -> None:
+        if not len(chunk["straddle_id"]):  # Parquet has no empty row groups; close() keeps the schema
+            return
         with self.timer("write outputs"):
             table = days_table(chunk)
             if self.writer is None:
