@@ -88,6 +88,22 @@ class Backtest:
             raise ValueError(f"totals: by must be one of {', '.join(TOTAL_KEYS)}, got {by!r}")
         return aggregate(self.asset_pnl, self.assets, by).drop_columns(["pnl_long", "pnl_short"])
 
+    def to_pandas(self, by: str = "asset", value: str = "pnl"):
+        """Daily P&L as a wide pandas DataFrame: a DatetimeIndex of calendar days, one column per
+        asset (``by="asset"``), class, group, subgroup or ``portfolio``, NaN where a bucket has no
+        P&L that day. ``value`` is ``pnl``, ``opnl`` or ``hpnl`` (or ``n_straddles`` by asset).
+        Needs pandas (``pip install 'straddles[pandas]'``); imported only here.
+
+        >>> result.to_pandas("class").cumsum().plot()                    # doctest: +SKIP
+        """
+        from .frames import wide_frame
+
+        if by == "asset":
+            return wide_frame(self.asset_pnl, value)
+        if by not in TOTAL_KEYS + ("subgroup",):
+            raise StraddlesError(f"to_pandas: by must be asset, {', '.join(TOTAL_KEYS)} or subgroup, got {by!r}")
+        return wide_frame(aggregate(self.asset_pnl, self.assets, by), value)
+
     def status_counts(self) -> dict[str, int]:
         """Number of straddles per status, in SPEC priority order."""
         counts = self.straddles["status"].value_counts()
