@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args) or 0
     except StraddlesError as exc:
-        _console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        _console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
@@ -282,7 +282,7 @@ def _warn_missing_prices(result, args) -> None:
         f"[bold yellow]warning:[/] {counts['no_prices']:,} of {total:,} straddles "
         f"({counts['no_prices'] / total:.0%}) are no_prices: the price store lacks series they need. Top missing: "
         + "; ".join(found.top_missing()) + ". Run 'straddles validate' with the same arguments for the full list.",
-        highlight=False)
+        highlight=False, soft_wrap=True)
 
 
 def _explain(args) -> int:
