@@ -48,6 +48,9 @@ def main() -> None:
     print(f"backtest in {time.perf_counter() - clock:.1f} s; status {result.status_counts()}")
     for line in pnl_profile(result).lines():
         print(line)
+    annual = straddles.stats(result, "class").annual.to_pylist()
+    for year in (2008, 2011, 2020, 2022, 2017):
+        print(year, " ".join(f"{r['bucket']}:{r['pnl']:+.2f}" for r in annual if r["year"] == year))
 
 
 if __name__ == "__main__":

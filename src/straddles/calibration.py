@@ -32,7 +32,7 @@ HORIZON = 21
 #: annualization of daily log-return variance
 PERIODS_PER_YEAR = 252
 #: calendar years of the volatility crises the synthetic market reproduces (see synth.CRISES)
-CRISIS_YEARS = (2008, 2011, 2020)
+CRISIS_YEARS = (2008, 2011, 2020, 2022)
 
 
 def vol_premium(frame: StraddleFrame, store) -> pa.Table:

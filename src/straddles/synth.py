@@ -143,7 +143,7 @@ COMMON_KAPPA, COMMON_SD = 2.0, 0.12  # common log-vol OU, shared by every market
 LOG_VOL_BOUNDS = (-0.9, 1.8)
 IMPLIED_LAG = 4.0  # business days: time constant with which implied vol follows realized vol
 PREMIUM_KAPPA, PREMIUM_SD = 1.0, 0.35  # slow OU of the log premium multiplier (premium varies over time)
-CRISIS_DISCOUNT = 0.3  # premium at crisis intensity c: premium * exp(P) - CRISIS_DISCOUNT * c
+CRISIS_DISCOUNT = 0.45  # premium at crisis intensity c: premium * exp(P) - CRISIS_DISCOUNT * c
 FAR_PREMIUM, FAR_BETA, FAR_SD, FAR_KAPPA = 1.03, 0.7, 0.06, 12.0
 JUMP_SIZE = 2.5  # price jumps, in daily standard deviations at the mean vol
 JUMP_VOL = 0.12  # log-vol jump per daily standard deviation of the price jump
@@ -219,13 +219,13 @@ PROFILES = {
     "fx": _profile("fx", (-0.3, 2.0), (6, 12), -0.1, 2, 0.0, 0.0, 0.1, (-0.03, 0.03),
                    premium=0.1, beta=0.55, loading=0.4),
     "equity": _profile("equity", (1.7, 3.7), (13, 21), -0.7, 3, -0.5, 0.05, 0.0, (-0.01, 0.03),
-                       premium=0.2, beta=1.0, loading=1.0),
+                       premium=0.2, beta=1.25, loading=1.0),
     "stock": _profile("stock", (0.8, 2.3), (25, 45), -0.5, 4, -0.2, 0.06, 0.0, (-0.01, 0.03),
-                      premium=0.12, beta=0.85, loading=0.8),
+                      premium=0.14, beta=0.85, loading=0.8),
     "commodity": _profile("commodity", (0.5, 3.3), (20, 42), 0.1, 3, 0.0, 0.0, 0.15, (-0.06, 0.08),
-                          premium=0.1, beta=0.6, loading=0.4),
+                          premium=0.15, beta=0.6, loading=0.4),
     "bond": _profile("bond", (2.0, 2.1), (5, 8), 0.0, 2, 0.0, 0.0, 0.3, (-0.02, 0.02),
-                     premium=0.1, beta=0.45, loading=-0.4),
+                     premium=0.14, beta=0.45, loading=-0.4),
     "credit_etf": _profile("credit_etf", (1.9, 2.05), (5, 10), -0.5, 2, -0.3, 0.0, 0.3,
                            premium=0.15, beta=0.9, loading=0.6),
     "cds_spread": _profile("cds_spread", (1.7, 2.18), (35, 55), 0.5, 3, 0.5, 0.0, 0.5,
@@ -235,7 +235,7 @@ PROFILES = {
     "cds_price": _profile("cds_price", (2.0, 2.03), (5, 9), -0.5, 3, -0.5, 0.0, 1.0,
                           premium=0.12, beta=0.8, loading=0.8),
     "rates": _profile("rates", (0.0, 0.0), (50, 100), 0.0, 2, 0.0, 0.0, RATE_KAPPA,
-                      premium=0.08, beta=0.5, loading=0.4),
+                      premium=0.13, beta=0.5, loading=0.4),
 }
 _CLASS_PROFILE = {"Currency": "fx", "SingleStock": "stock", "Equity": "equity", "Commodity": "commodity",
                   "Swap": "bond"}
