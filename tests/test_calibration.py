@@ -8,7 +8,6 @@ without the day table for the whole module.
 """
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 

@@ -3,8 +3,9 @@
 :func:`synthesize` expands the AMT (SPEC sections 4 and 8), finds every (ticker, field) leg of every
 straddle that has legs, simulates the markets behind them and returns the long price table of SPEC
 9.1 (``ticker``, ``field``, ``date``, ``value``), sorted by (ticker, field, date). It exists so that
-the engine can be run, tested and demonstrated end to end without market data; nothing in it is
-calibrated to real history beyond rough levels.
+the engine can be run, tested and demonstrated end to end without market data. Levels are rough;
+the volatility dynamics (crises, premium, lags, correlation) are calibrated so that backtest results
+look like real ones (see "Dynamics").
 
 Markets
 -------
@@ -33,16 +34,39 @@ selection.
 
 Dynamics (time step: one weekday, ``DT = 1/261`` year)
 ------------------------------------------------------
-* **Implied vol**: ``near = vbar * exp(Y)``, ``Y`` a log Ornstein-Uhlenbeck process (mean reversion
-  6/yr, stationary sd 0.28) with upward jumps on the days the hedge jumps (bigger moves, bigger vol
-  spikes), clipped to ``[-0.75, 1.2]`` (about 0.45x to 3.2x ``vbar``). The far vol (``2ND_MTH`` /
-  ``60DAY`` fields, CV ``Far``) is ``1.03 * vbar * exp(0.7 Y + Z)`` with a small independent OU
-  ``Z``: slightly higher and less reactive, so the term structure inverts in stress.
-* **Prices** (every hedge except swap rates): log price with stochastic vol
-  ``sigma = 0.8 * near / 100`` (implied sits about 13 % above realized on average), shocks
-  correlated with the vol shocks (equities -0.7, single stocks -0.5, CDS spreads +0.5, ...),
-  compensated Poisson jumps of 2.5 daily standard deviations (2-4 a year), a drift for equities and
-  mean reversion towards the starting level elsewhere (FX, commodities, bond futures, CDS).
+The market is built so that a long, delta-hedged straddle book behaves as real ones do: it loses
+the volatility premium slowly in calm years and makes money in crises (calibration targets and
+the statistics reached: README, "Synthetic data"; :mod:`straddles.calibration` measures them).
+
+* **Crises and the common factor** (:class:`_Common`, shared by every market of a seed): a crisis
+  intensity ``c_k(t)`` per profile ``k``, the sum over the historical episodes of :data:`CRISES`
+  (2001, 2002, 2007, 2008-09, 2010, 2011, 2015-16, 2016, 2018, 2020, 2022, 2025) and over random
+  seed-dependent stress episodes (0.25 a year) of ``a * m_k * (1 - exp(-t/3 days)) * exp(-t/decay)``:
+  a fast onset and a slow decay, with class multipliers ``m_k`` (2008 hits credit hardest, 2022
+  rates, bonds and commodities); a common log-vol OU ``G`` (sd 0.12, mean reversion 2/yr); and a
+  common daily return shock ``M``.
+* **Realized vol**: ``sigma = base * exp(Y)``, ``Y = X + beta_k * (c_k + G)`` clipped to
+  ``[-0.9, 1.8]``, with ``X`` the market's own log-vol OU (sd 0.2, mean reversion 5/yr) that also
+  jumps up on the days the hedge jumps (bigger moves, bigger vol spikes), and ``beta_k`` the
+  profile's crisis strength (equity indices 1.25, single stocks 0.85, credit 0.8-0.9, commodities
+  0.6, FX 0.55, rates 0.5, bond futures 0.45). ``base = vbar / (1 + premium_k)``.
+* **Implied vol** follows realized vol with a lag and carries a premium: ``near = base *
+  exp(L) * (1 + p_t)``, ``L`` the exponentially smoothed ``Y`` (time constant 4 weekdays), ``p_t =
+  premium_k * exp(P) - 0.45 c_k`` with ``P`` a slow OU (sd 0.35, mean reversion 1/yr): the premium
+  varies by class (equity indices 20 %, single stocks 14 %, commodities 15 %, bond futures 14 %,
+  rates 13 %, credit 10-15 %, FX 10 % of the realized level) and over time, and turns negative in
+  crises (floored at -50 %). At a crisis onset realized vol outruns implied vol; implied catches
+  up within a few weeks. The far vol (``2ND_MTH`` / ``60DAY`` fields, CV ``Far``) is ``1.03 *
+  vbar * (near / vbar)**0.7`` times a small independent OU: slightly higher and less reactive, so
+  the term structure inverts in stress.
+* **Prices** (every hedge except swap rates): log price with the stochastic vol ``sigma``; the
+  daily shock is ``w M + sqrt(1 - w^2) e``, where ``e`` is correlated with the own vol shocks
+  (equities -0.7, single stocks -0.5, CDS spreads +0.5, ...) and ``w = loading_k * sqrt(rho(c))``
+  loads on the common shock with ``rho`` rising from 0.3 in calm markets to 0.8 at crisis peaks
+  (loadings: equities 1, single stocks 0.8, credit +-0.6-0.8, commodities and rates 0.4, FX +-0.4
+  by market, bond futures -0.4), so cross-asset correlation rises in crises. On top come
+  compensated Poisson jumps of 2.5 daily standard deviations (2-4 a year), a drift for equities
+  and mean reversion towards the starting level elsewhere (FX, commodities, bond futures, CDS).
 * **Futures**: one front process per market; contract ``c`` is
   ``front * exp((carry + k_t) * tau_c + e_c)`` with ``tau_c`` the years to the contract month, a
   per-market carry, a slowly moving carry factor ``k_t`` and a small contract-specific OU noise
@@ -64,8 +88,8 @@ Dynamics (time step: one weekday, ``DT = 1/261`` year)
   ``ITRXEXE`` 220-400) with 35-55 % credit vol; tickers containing ``HY`` are quoted as a price
   near 100 with a 5-9 % vol. Both stay positive, as ES needs (SPEC 11.2).
 
-Mean implied vol ``vbar`` per market is drawn uniformly: FX 6-12 %, equity indices and ETFs
-15-25 %, single stocks 25-45 %, commodities 20-42 %, bond futures 5-8 %, credit ETFs 5-10 %; normal
+Mean calm implied vol ``vbar`` per market is drawn uniformly: FX 6-12 %, equity indices and ETFs
+13-21 %, single stocks 25-45 %, commodities 20-42 %, bond futures 5-8 %, credit ETFs 5-10 %; normal
 vols USD 70-110 bp, GBP 60-100, EUR 45-80, JPY 30-50, others 50-100. Units follow SPEC 1.2: BBG and
 CV credit vols in percent, CV rates vols in basis points per annum, FX vol tickers hold the 1M vol
 in percent in ``PX_LAST``.
@@ -508,11 +532,6 @@ def _ou(rng: np.random.Generator, n: int, sd: float, kappa: float) -> np.ndarray
     if n:
         u[0] /= math.sqrt(1.0 - a * a)
     return _ar1(a, u)
-
-
-def _mean_abs(mu: float) -> float:
-    """E|Z + mu| for a standard normal Z."""
-    return math.sqrt(2.0 / math.pi) * math.exp(-mu * mu / 2.0) + mu * math.erf(mu / math.sqrt(2.0))
 
 
 @dataclass
