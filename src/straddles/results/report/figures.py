@@ -80,12 +80,17 @@ def annual_pnl(stats: Stats) -> bytes:
         axes.bar(positions - 0.4 + width * (i + 0.5), heights, width, color=colors[name], label=name)
     axes.plot(positions, [value.get((TOTAL, y), 0.0) for y in years], "D", color=TOTAL_COLOR,
               label=TOTAL, markersize=6)
-    step = 1 if len(years) <= MAX_YEAR_LABELS else 2  # 27 labels side by side overlap
-    axes.set_xticks(positions, [str(y) if i % step == 0 else "" for i, y in enumerate(years)],
-                    rotation=45 if len(years) > 8 else 0)
+    axes.set_xticks(positions, year_labels(years))
     axes.axhline(0, color="#555555", linewidth=0.8)
     _finish(axes, f"P&L per calendar year ({UNITS})", legend=True, dates=False)
     return _png(figure)
+
+
+def year_labels(years: list[int]) -> list[str]:
+    """Tick labels of a bar per year: every year up to :data:`MAX_YEAR_LABELS` bars, else every
+    ``k``-th year (27 four-digit labels side by side overlap on a 10-inch chart)."""
+    step = -(-len(years) // MAX_YEAR_LABELS)
+    return [str(year) if i % step == 0 else "" for i, year in enumerate(years)]
 
 
 def contributors(names: list[str], pnl: list[float]) -> bytes:
