@@ -186,7 +186,7 @@ def test_to_pandas_wide_frames(example_amt_path, prices):
     assert isinstance(wide.index, pd.DatetimeIndex) and wide.columns.name == "group"
 
 
-@pytest.mark.parametrize("command", ["expand", "report", "backtest-under-a-file"])
+@pytest.mark.parametrize("command", ["expand", "backtest-under-a-file"])
 def test_out_paths_that_cannot_be_written_are_user_errors(example_amt_path, prices, tmp_path, capsys, command):
     folder = tmp_path / "a folder"
     folder.mkdir()
@@ -194,10 +194,6 @@ def test_out_paths_that_cannot_be_written_are_user_errors(example_amt_path, pric
     blocker.write_text("x")
     if command == "expand":
         args, message = ["expand", example_amt_path, "--start", "2024", "--end", "2024", "--out", folder], "is a folder"
-    elif command == "report":
-        results = tmp_path / "results"
-        straddles.backtest(example_amt_path, prices, 2024, 2024, days=False).write(results)
-        args, message = ["report", results, "--out", folder], "is a folder"
     else:
         args = ["backtest", example_amt_path, "--prices", prices, "--start", "2024", "--end", "2024",
                 "--out", blocker / "out"]
