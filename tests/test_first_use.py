@@ -201,3 +201,35 @@ def test_out_paths_that_cannot_be_written_are_user_errors(example_amt_path, pric
     status, _, err = run(capsys, *args)
     assert status == 2 and one_line_error(err, message)
     assert sorted(p.name for p in folder.iterdir()) == [] and blocker.read_text() == "x"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_validate_predicts_the_kernels_no_prices_on_random_deletions(example_amt_path, prices, tmp_path, seed):
+    """SPEC 13.1 status 6 as the backtest decides it, per (asset, expiry year), after deleting random
+    whole series and random windows of rows from a complete store."""
+    import numpy as np
+
+    table = pq.read_table(prices)
+    rng = np.random.default_rng(seed)
+    series = pc.binary_join_element_wise(table["ticker"].cast(pa.string()), table["field"].cast(pa.string()), "|")
+    names = series.unique().to_pylist()
+    row_series = np.asarray(series.to_pylist(), dtype=object)
+    dropped = rng.choice(names, size=len(names) // 10, replace=False)
+    keep = ~np.isin(row_series, dropped)
+    days = table["date"].cast(pa.int32()).to_numpy()
+    for _ in range(20):  # 45-day holes in random series
+        name = names[rng.integers(len(names))]
+        start = rng.integers(days.min(), days.max())
+        keep &= ~((row_series == name) & (days >= start) & (days < start + 45))
+    partial = tmp_path / "partial.parquet"
+    pq.write_table(table.filter(pa.array(keep)), partial)
+    found = validate_prices(example_amt_path, partial, 2023, 2024)
+    result = straddles.backtest(example_amt_path, partial, 2023, 2024, days=False)
+    straddle_rows = result.straddles.to_pylist()
+    actual = {}
+    for row in straddle_rows:
+        key = (row["asset"], int(row["expiry_month"][:4]))
+        actual[key] = actual.get(key, 0) + (row["status"] == "no_prices")
+    predicted = {(r["asset"], r["year"]): r["no_prices"] for r in found.by_asset_year.to_pylist()}
+    assert predicted == actual
+    assert found.n_no_prices == result.status_counts().get("no_prices", 0) > 0
