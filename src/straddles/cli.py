@@ -164,11 +164,6 @@ def _check_selection(args) -> None:
     raise StraddlesError(f"{args.amt}: --pattern {args.pattern!r} selects no asset{hint}")
 
 
-def _check_output_folder(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise StraddlesError(f"{path}: --out must be a folder, but a file of that name exists")
-
-
 def _expand(args) -> int:
     from .engine.straddle_table import build_straddles
     from .engine.outputs import write_table
@@ -340,6 +335,7 @@ def _bench(args) -> int:
 
 def _demo(args) -> int:
     from . import example_amt_path
+    from .engine.outputs import check_output_folder
     from .engine.pipeline import backtest
     from .engine.prices import write_prices
     from .results.report import write_report
@@ -348,7 +344,7 @@ def _demo(args) -> int:
     amt, console = example_amt_path(), _console()
     start_year, end_year = 2019, 2024
     out = args.out
-    _check_output_folder(out)
+    check_output_folder(out)
     console.print(f"[bold]straddles demo[/]: bundled example AMT {amt}, expiries {start_year}-{end_year}")
     with _progress("synthesizing prices") as advance:
         prices = synthesize(amt, start_year, end_year, seed=0, progress=advance)

@@ -63,6 +63,12 @@ def atomic_path(final: str | Path, durable: bool = False) -> Iterator[Path]:
         raise
 
 
+def check_output_folder(directory: Path) -> None:
+    """Fail early, with one line, when an output folder's name is taken by a file."""
+    if directory.exists() and not directory.is_dir():
+        raise StraddlesError(f"{directory}: the output must be a folder, but a file of that name exists")
+
+
 def write_table(table: pa.Table, path: str | Path) -> Path:
     """Write ``table`` atomically as Parquet, or as CSV when ``path`` ends in ``.csv``."""
     path = Path(path)

@@ -25,7 +25,7 @@ from .amt import Amt, load_amt
 from .columns import date_array, float_array, int32_array
 from ..errors import StraddlesError
 from .legs import LEG_NAMES
-from .outputs import atomic_path, parquet_options, parquet_writer, write_files
+from .outputs import atomic_path, check_output_folder, parquet_options, parquet_writer, write_files
 from .straddle_table import StraddleFrame, build_straddles
 from .totals import aggregate
 
@@ -224,8 +224,7 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
         return assemble(frame, result, days, timer)
 
     directory = Path(out)
-    if directory.exists() and not directory.is_dir():
-        raise StraddlesError(f"{directory}: the output must be a folder, but a file of that name exists")
+    check_output_folder(directory)
     with ExitStack() as files:  # every file is renamed into place only if the whole run succeeds
         day_writer = None
         if days:
