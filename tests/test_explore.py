@@ -218,7 +218,7 @@ def test_missing_extra_is_one_clear_line(monkeypatch):
 
 def test_views_render_the_python_numbers(results):
     from straddles.explore.app import Views, build_app
-    from straddles.results.report import _pct
+    from straddles.results.units import format_pnl
 
     views = Views(results)
     assert views.match_count("Comdty") == f"{len(results.match('Comdty'))} of {len(results.asset_names)} assets match"
@@ -227,7 +227,7 @@ def test_views_render_the_python_numbers(results):
         "Comdty", None, None, None, None, None)
     view = results.view(Filters(pattern="Comdty"))
     values = {card.children[1].id: card.children[1].children for card in strip}
-    assert values["summary-pnl"] == _pct(view.summary["pnl"])
+    assert values["summary-pnl"] == format_pnl(view.summary["pnl"])
     total = next(trace for trace in cumulative["data"] if trace["name"] == "total")
     np.testing.assert_array_equal(np.frombuffer(base64.b64decode(total["y"]["bdata"]), "<f8"),
                                   view.cumulative["series"]["total"])

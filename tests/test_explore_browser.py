@@ -116,13 +116,13 @@ def _total_curve(driver) -> np.ndarray | None:
 
 def _expected(folder, pattern: str):
     """What the Python API gives for an asset regex: stats with the other assets weighted 0."""
-    from straddles.results.report import _pct
+    from straddles.results.units import format_pnl
     backtest = straddles.load_backtest(folder, days=False)
     import re
     weights = {name: 0.0 for name in backtest.assets["asset"].to_pylist() if not re.search(pattern, name)}
     result = straddles.stats(backtest, "class", weights=weights)
     total = result.summary.to_pylist()[-1]
-    return _pct(total["pnl"]), _pct(total["max_drawdown"]), result.cumulative("pnl")[:, -1], len(
+    return format_pnl(total["pnl"]), format_pnl(total["max_drawdown"]), result.cumulative("pnl")[:, -1], len(
         backtest.assets) - len(weights)
 
 

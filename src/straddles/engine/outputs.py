@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..errors import StraddlesError
+
 #: Parquet compression for every table we write. Measured on the full universe's 8M-row day table
 #: (BENCHMARKS.md): snappy writes in 0.49 s (350 MB), zstd level 1 in 1.08 s (309 MB), lz4 0.74 s.
 PARQUET_COMPRESSION = "snappy"
@@ -43,7 +45,12 @@ def atomic_path(final: str | Path, durable: bool = False) -> Iterator[Path]:
     file do not collide; the last one to finish wins.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.is_dir():
+        raise StraddlesError(f"{final}: is a folder; give a file name")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StraddlesError(f"{final}: cannot create its folder {final.parent} (a file is in the way)") from None
     temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         yield temporary
@@ -54,6 +61,12 @@ def atomic_path(final: str | Path, durable: bool = False) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def check_output_folder(directory: Path) -> None:
+    """Fail early, with one line, when an output folder's name is taken by a file."""
+    if directory.exists() and not directory.is_dir():
+        raise StraddlesError(f"{directory}: the output must be a folder, but a file of that name exists")
 
 
 def write_table(table: pa.Table, path: str | Path) -> Path:

@@ -25,7 +25,7 @@ from .amt import Amt, load_amt
 from .columns import date_array, float_array, int32_array
 from ..errors import StraddlesError
 from .legs import LEG_NAMES
-from .outputs import atomic_path, parquet_options, parquet_writer, write_files
+from .outputs import atomic_path, check_output_folder, parquet_options, parquet_writer, write_files
 from .straddle_table import StraddleFrame, build_straddles
 from .totals import aggregate
 
@@ -87,6 +87,22 @@ class Backtest:
         if by not in TOTAL_KEYS:
             raise ValueError(f"totals: by must be one of {', '.join(TOTAL_KEYS)}, got {by!r}")
         return aggregate(self.asset_pnl, self.assets, by).drop_columns(["pnl_long", "pnl_short"])
+
+    def to_pandas(self, by: str = "asset", value: str = "pnl"):
+        """Daily P&L as a wide pandas DataFrame: a DatetimeIndex of calendar days, one column per
+        asset (``by="asset"``), class, group, subgroup or ``portfolio``, NaN where a bucket has no
+        P&L that day. ``value`` is ``pnl``, ``opnl`` or ``hpnl`` (or ``n_straddles`` by asset).
+        Needs pandas (``pip install 'straddles[pandas]'``); imported only here.
+
+        >>> result.to_pandas("class").cumsum().plot()                    # doctest: +SKIP
+        """
+        from .frames import wide_frame
+
+        if by == "asset":
+            return wide_frame(self.asset_pnl, value)
+        if by not in TOTAL_KEYS + ("subgroup",):
+            raise StraddlesError(f"to_pandas: by must be asset, {', '.join(TOTAL_KEYS)} or subgroup, got {by!r}")
+        return wide_frame(aggregate(self.asset_pnl, self.assets, by), value)
 
     def status_counts(self) -> dict[str, int]:
         """Number of straddles per status, in SPEC priority order."""
@@ -208,6 +224,7 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
         return assemble(frame, result, days, timer)
 
     directory = Path(out)
+    check_output_folder(directory)
     with ExitStack() as files:  # every file is renamed into place only if the whole run succeeds
         day_writer = None
         if days:
@@ -238,6 +255,8 @@ class _DayWriter:
         self.path, self.timer, self.writer, self.closed = path, timer, None, False
 
     def __call__(self, chunk: dict) -> None:
+        if not len(chunk["straddle_id"]):  # Parquet has no empty row groups; close() keeps the schema
+            return
         with self.timer("write outputs"):
             table = days_table(chunk)
             if self.writer is None:

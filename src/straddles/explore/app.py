@@ -15,25 +15,27 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from ..errors import StraddlesError
-from ..results.report import _num, _pct, _share
+from ..results.report import _num, _share
+from ..results.units import NOTIONAL, format_pnl, unit_label
 from . import figures
 from .data import Filters, Results
 
 #: minimum widths (pixels) of the grids' text columns; other columns take 100
 TEXT_WIDTHS = {"asset": 170, "class": 120, "straddle": 270, "meaning": 420, "status": 110, "date": 110,
                "entry_date": 110, "expiry_date": 110}
-#: number formats of the grids' columns (d3-format specifiers; the sort uses the raw numbers)
-PCT, SHARE, NUMBER, INTEGER, GENERAL = ".2%", ".1%", ",.2f", ",d", ".6~g"
+#: number formats of the grids' columns (d3-format specifiers; the sort uses the raw numbers): P&L in
+#: units of notional with 4 significant digits (never a percentage: see straddles.results.units)
+PNL, SHARE, NUMBER, INTEGER, GENERAL = ",.4~r", ".1%", ",.2f", ",d", ".6~g"
 #: the per-asset table's columns: (id, header, format)
 ASSET_COLUMNS = (("asset", "asset", None), ("class", "class", None), ("group", "group", None),
-                 ("pnl", "P&L", PCT), ("share_of_pnl", "share of P&L", SHARE),
-                 ("share_of_risk", "share of variance", SHARE), ("opnl", "option P&L", PCT),
-                 ("hpnl", "hedge P&L", PCT), ("sharpe", "Sharpe", NUMBER), ("max_drawdown", "worst drawdown", PCT),
+                 ("pnl", "P&L", PNL), ("share_of_pnl", "share of P&L", SHARE),
+                 ("share_of_risk", "share of variance", SHARE), ("opnl", "option P&L", PNL),
+                 ("hpnl", "hedge P&L", PNL), ("sharpe", "Sharpe", NUMBER), ("max_drawdown", "worst drawdown", PNL),
                  ("straddles", "straddles", INTEGER), ("valued", "valued", INTEGER))
 STRADDLE_COLUMNS = (("straddle_id", "id", INTEGER), ("straddle", "straddle", None), ("schid", "entry no.", INTEGER),
                     ("entry_date", "entry", None), ("expiry_date", "expiry", None), ("status", "status", None),
                     ("weight", "weight", GENERAL), ("strike", "strike", GENERAL), ("strike_vol", "strike vol", GENERAL),
-                    ("n_days", "days", INTEGER), ("pnl_sum", "P&L", PCT))
+                    ("n_days", "days", INTEGER), ("pnl_sum", "P&L", PNL))
 
 
 class Views:
@@ -65,9 +67,9 @@ class Views:
         strip = [_card("assets", "summary-assets", f"{s['assets']:,}"),
                  _card("straddles", "summary-straddles", f"{s['straddles']:,}"),
                  _card("valued", "summary-valued", _share(s["valued_share"])),
-                 _card("total P&L", "summary-pnl", _pct(s["pnl"])),
+                 _card("total P&L", "summary-pnl", format_pnl(s["pnl"], NOTIONAL)),
                  _card("Sharpe", "summary-sharpe", _num(s["sharpe"])),
-                 _card("worst drawdown", "summary-drawdown", _pct(s["max_drawdown"]))]
+                 _card("worst drawdown", "summary-drawdown", format_pnl(s["max_drawdown"], NOTIONAL))]
         status_rows = [{"id": name, "status": name, "straddles": n, "share": n / max(s["straddles"], 1),
                         "meaning": meaning}
                        for name, n, meaning in view.status_counts]
@@ -98,7 +100,7 @@ class Views:
                  ("entry", f"{row['entry_date'] or 'none'}: {detail.entry_rule}"),
                  ("expiry", f"{row['expiry_date'] or 'none'}: {detail.expiry_rule}"),
                  ("strike", "—" if row["strike"] is None else f"{row['strike']:.6g} (vol {_general(row['strike_vol'])})"),
-                 ("P&L", f"{_pct(row['pnl_sum'])} over {row['n_days']} days")]
+                 ("P&L", f"{format_pnl(row['pnl_sum'], NOTIONAL)} over {row['n_days']} days (unweighted)")]
         parts = [html.H4(f"{row['asset']} {row['expiry_month']} entry {row['schid']}"),
                  html.Dl([item for name, value in facts for item in (html.Dt(name), html.Dd(str(value)))],
                          className="facts"),
@@ -127,7 +129,8 @@ def build_app(results: Results) -> Dash:
     app.layout = html.Div([
         html.H2(f"straddles explore: {results.folder}"),
         html.P(f"{len(results.asset_names)} assets, {results.backtest.straddles.num_rows:,} straddles; day table "
-               + ("present" if results.days is not None else "absent (no day-by-day drill-down)"), className="meta"),
+               + ("present" if results.days is not None else "absent (no day-by-day drill-down)")
+               + f". P&L in {unit_label(NOTIONAL)}: long one unit of every straddle, unsized.", className="meta"),
         html.Div([
             html.Div([html.Label("asset regex"), dcc.Input(id="pattern", type="text", value="", debounce=False,
                                                            placeholder="e.g. Comdty|Index"),
@@ -146,7 +149,7 @@ def build_app(results: Results) -> Dash:
         html.Div([dcc.Graph(id="heatmap", className="half"), dcc.Graph(id="correlation", className="half")],
                  className="row"),
         html.H3("Assets (click a row for its straddles)"),
-        _grid("assets-table", ASSET_COLUMNS + tuple((key, key, PCT) for key in results.extra_columns),
+        _grid("assets-table", ASSET_COLUMNS + tuple((key, key, PNL) for key in results.extra_columns),
               page_size=15, sort=("pnl", "desc")),
         html.H3(id="straddles-title", children="Straddles"),
         _grid("straddles-table", STRADDLE_COLUMNS, page_size=12),

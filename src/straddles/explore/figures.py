@@ -3,8 +3,8 @@
 Figures are plain Plotly JSON dicts, not ``plotly.graph_objects``: building a graph object
 validates every property and deep-copies its template, about 200 ms a figure, more than the whole
 view's numbers. Long series travel as Plotly's typed arrays (``{dtype, bdata}``, base64 float64,
-exact), dates as milliseconds since the epoch on a date axis. P&L is shown in percent of notional,
-as in the static report (the data stay fractions; the axes format them).
+exact), dates as milliseconds since the epoch on a date axis. P&L is in units of notional, as in
+the static report (unsized: never a percentage, see :mod:`straddles.results.units`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _nullable(matrix: np.ndarray) -> list[list]:
 
 def cumulative(data: dict, colors: dict[str, str]) -> dict:
     """Cumulative P&L per class and in total (black), the total's drawdown shaded below its peak."""
-    title = "Cumulative P&L (% of notional); drawdown of the total shaded"
+    title = "Cumulative P&L (units of notional); drawdown of the total shaded"
     if not data["series"]:
         return _empty(title)
     x = typed_array(data["dates"].astype(np.int64) * float(_MS_PER_DAY))
@@ -60,20 +60,20 @@ def cumulative(data: dict, colors: dict[str, str]) -> dict:
                    "line": {"width": 0.5, "color": "rgba(200,0,0,0.4)"}, "showlegend": False, "hoverinfo": "skip"})
     traces.append({"type": "scatter", "mode": "lines", "name": TOTAL, "x": x, "y": typed_array(data["series"][TOTAL]),
                    "fill": "tonexty", "fillcolor": "rgba(220,0,0,0.18)", "line": {"width": 2, "color": "black"}})
-    return _figure(traces, title, xaxis={"type": "date"}, yaxis={"tickformat": ".0%"}, hovermode="x unified")
+    return _figure(traces, title, xaxis={"type": "date"}, hovermode="x unified")
 
 
 def monthly_heatmap(data: dict) -> dict:
     """Total P&L per year x month, diverging around 0 (losses red, gains blue: Plotly.js's
     RdBu runs from blue to red, hence reversed)."""
-    title = "Total P&L by year and month (% of notional)"
+    title = "Total P&L by year and month (units of notional)"
     if not data["years"]:
         return _empty(title)
     values = data["pnl"]
     bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
     trace = {"type": "heatmap", "z": _nullable(values), "x": list(MONTHS), "y": [str(y) for y in data["years"]],
              "zmid": 0, "zmin": -bound, "zmax": bound, "colorscale": "RdBu", "reversescale": True, "hoverongaps": False,
-             "colorbar": {"tickformat": ".1%"}, "hovertemplate": "%{y} %{x}: %{z:.3%}<extra></extra>"}
+             "hovertemplate": "%{y} %{x}: %{z:,.4~r}<extra></extra>"}
     return _figure([trace], title, yaxis={"autorange": "reversed", "type": "category"},
                    height=max(300, 22 * len(data["years"]) + 80))
 
