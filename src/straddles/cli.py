@@ -28,6 +28,7 @@ EXAMPLES = {
     "explain": ["straddles explain amt.yml --prices prices.parquet 'CL Comdty' 2024-06 1",
                 "straddles explain amt.yml --prices prices.parquet 'SPY US Equity' 2024-06 2 --start 2001"],
     "report": ["straddles report results/", "straddles report results/ --out ~/reports/run1.html"],
+    "explore": ["straddles explore results/", "straddles explore results/ --port 8060"],
     "bench": ["straddles bench amt.yml --start 2001 --end 2026 --synth",
               "straddles bench amt.yml --prices prices.parquet --days --json bench.json"],
     "demo": ["straddles demo", "straddles demo --out /tmp/straddles-demo"],
