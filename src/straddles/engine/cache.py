@@ -1,16 +1,150 @@
-"""Where on-disk caches live: ``$STRADDLES_CACHE_DIR``, else ``~/.cache/straddles``.
+"""On-disk caches: where they live, how their entries are checked, and how big they may grow.
 
-Caches only ever speed things up: every cache file is keyed by what it was built from, written
-atomically, and ignored (then rebuilt) when it cannot be read.
+Caches only ever speed things up. Every cache entry is
+
+* keyed by the *content* of what it was built from (a hash of the source bytes, never a file's
+  size and modification time, which ``cp -p``, ``rsync -t`` or ``tar`` reproduce for new bytes);
+* written atomically (:func:`straddles.engine.outputs.atomic_path`) and never modified in place;
+* stored with a checksum of its own bytes, verified when it is opened: a damaged entry is
+  rebuilt with a warning, never used;
+* kept in a least-recently-used budget: after each write the oldest entries (by last use) are
+  removed until the folder fits ``$STRADDLES_CACHE_MAX_MB`` (default :data:`DEFAULT_MAX_MB`).
+
+The folder is ``$STRADDLES_CACHE_DIR``, else ``~/.cache/straddles``, with one subfolder per kind
+(``prices``, ``amt``). ``straddles cache info`` and ``straddles cache clear`` show and empty it.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
+
+import xxhash
+
+#: the kinds of cached objects, one subfolder each
+KINDS = ("prices", "amt")
+#: default size budget of each cache kind, in MB (``$STRADDLES_CACHE_MAX_MB`` overrides it)
+DEFAULT_MAX_MB = 2048
+
+
+def cache_root() -> Path:
+    """The cache folder: ``$STRADDLES_CACHE_DIR``, else ``~/.cache/straddles``."""
+    return Path(os.environ.get("STRADDLES_CACHE_DIR") or Path.home() / ".cache" / "straddles")
 
 
 def cache_dir(kind: str) -> Path:
     """The cache folder for one kind of cached object (``prices``, ``amt``)."""
-    root = os.environ.get("STRADDLES_CACHE_DIR") or Path.home() / ".cache" / "straddles"
-    return Path(root) / kind
+    return cache_root() / kind
+
+
+def max_bytes() -> int:
+    """The size budget of one cache kind in bytes, from ``$STRADDLES_CACHE_MAX_MB``."""
+    text = os.environ.get("STRADDLES_CACHE_MAX_MB", "")
+    try:
+        megabytes = float(text) if text.strip() else DEFAULT_MAX_MB
+    except ValueError:
+        megabytes = DEFAULT_MAX_MB
+    return int(max(megabytes, 0) * 2**20)
+
+
+def checksum(*buffers) -> str:
+    """xxh3-128 hex digest of buffers (bytes, memoryviews, NumPy arrays), in order.
+
+    xxh3 hashes at memory speed (about 10 GB/s), so checking a cache entry costs a few
+    milliseconds per hundred MB, small beside rebuilding it.
+    """
+    digest = xxhash.xxh3_128()
+    for buffer in buffers:
+        digest.update(memoryview(buffer).cast("B") if not isinstance(buffer, (bytes, bytearray)) else buffer)
+    return digest.hexdigest()
+
+
+def file_checksum(path: str | os.PathLike) -> str:
+    """:func:`checksum` of a file's bytes (memory-mapped, so the page cache is hashed in place)."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return checksum(b"")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return checksum(mapped)
+
+
+def touch(path: Path) -> None:
+    """Mark a cache entry as just used (its mtime orders the least-recently-used eviction)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def prune(folder: Path, keep: Path | None = None, budget: int | None = None) -> list[Path]:
+    """Remove the least recently used entries of ``folder`` until it fits ``budget`` bytes.
+
+    ``keep`` (the entry just written) is never removed. Hidden files (temporaries of writes in
+    progress) are left to :func:`straddles.engine.outputs.remove_stale_temporaries`.
+    """
+    budget = max_bytes() if budget is None else budget
+    entries = []
+    for path in _entries(folder):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((stat.st_mtime_ns, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    removed = []
+    for _, size, path in sorted(entries, key=lambda e: e[0]):
+        if total <= budget:
+            break
+        if path == keep:
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed.append(path)
+    return removed
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    """Entries and bytes of one cache kind."""
+
+    kind: str
+    folder: Path
+    entries: int
+    bytes: int
+
+
+def usage() -> list[CacheUsage]:
+    """Entries and bytes per cache kind (``straddles cache info``)."""
+    result = []
+    for kind in KINDS:
+        folder = cache_dir(kind)
+        sizes = []
+        for path in _entries(folder):
+            try:
+                sizes.append(path.stat().st_size)
+            except OSError:
+                pass
+        result.append(CacheUsage(kind, folder, len(sizes), sum(sizes)))
+    return result
+
+
+def clear() -> int:
+    """Delete every cache folder (``straddles cache clear``); returns the bytes freed."""
+    freed = sum(item.bytes for item in usage())
+    for kind in KINDS:
+        shutil.rmtree(cache_dir(kind), ignore_errors=True)
+    return freed
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file()]
+    except OSError:
+        return []
