@@ -26,10 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args) or 0
     except StraddlesError as exc:
-        _console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(exc)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def print_error(error: BaseException) -> None:
+    """Print ``error: <message>`` to stderr as exactly one line: newlines inside the message (YAML
+    parser messages, wrapped library errors) are folded into spaces and nothing wraps it, so that
+    logs and ``grep`` see one record per error."""
+    message = " ".join(str(error).split())
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-processes", action="store_true",
                      help="skip timing 'straddles backtest' as fresh processes")
     sub.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+
+    sub = command("cache", "Show (info) or empty (clear) the on-disk caches of parsed AMTs and price stores.",
+                  _cache)
+    sub.add_argument("action", choices=("info", "clear"), help="info: folders, entries and sizes; clear: delete them")
 
     sub = command("demo", "Synthesize prices for the bundled example AMT, backtest it and write the report.",
                   _demo)
@@ -175,6 +188,21 @@ def _backtest(args) -> int:
         result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
                           days=not args.no_days, live_only=not args.all, out=args.out)
     _print_summary(result, args.out)
+    return 0
+
+
+def _cache(args) -> int:
+    from .engine import cache
+
+    console = _console()
+    if args.action == "clear":
+        freed = cache.clear()
+        console.print(f"cleared {cache.cache_root()} ({freed / 2**20:,.1f} MB freed)")
+        return 0
+    console.print(f"cache folder {cache.cache_root()} (budget {cache.max_bytes() / 2**20:,.0f} MB per kind, "
+                  f"least recently used evicted first; set STRADDLES_CACHE_MAX_MB to change it)")
+    for item in cache.usage():
+        console.print(f"{item.kind}: {item.entries} entries, {item.bytes / 2**20:,.1f} MB in {item.folder}")
     return 0
 
 
@@ -269,6 +297,11 @@ def _print_summary(result, out: Path) -> None:
     n_days = int(result.straddles["n_days"].to_numpy().sum())
     console.print(f"{result.straddles.num_rows:,} straddles, {n_days:,} valued straddle-days, "
                   f"{result.asset_pnl.num_rows:,} asset-days; results in {out}/")
+    dropped = result.dropped_price_rows
+    if any(dropped.values()):
+        console.print(f"price rows left out: {dropped.get('non-finite', 0):,} with a NaN, inf or null value "
+                      f"(missing, SPEC 9.3), {dropped.get('duplicate', 0):,} duplicates of an equal row "
+                      "(collapsed, SPEC 9.4)", highlight=False)
 
 
 def _count_table(title: str, counts: dict):

@@ -79,6 +79,8 @@ class Backtest:
     asset_pnl: pa.Table
     assets: pa.Table
     timings: dict[str, float] = field(default_factory=dict)
+    #: price rows the store left out: ``{"non-finite": n, "duplicate": m}`` (SPEC 9.3, 9.4)
+    dropped_price_rows: dict[str, int] = field(default_factory=dict)
 
     def totals(self, by: str = "portfolio") -> pa.Table:
         """Plain sums of per-asset daily P&L by ``class``, ``group`` or over the ``portfolio``
@@ -215,9 +217,12 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
             amt = load_amt(amt)
     with timer("load price store"):
         store = load_prices(prices)
+    dropped = {"non-finite": store.n_dropped_nonfinite, "duplicate": getattr(store, "n_collapsed_duplicates", 0)}
     if out is None:
         frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days, timer)
-        return assemble(frame, result, days, timer)
+        backtest_ = assemble(frame, result, days, timer)
+        backtest_.dropped_price_rows = dropped
+        return backtest_
 
     directory = Path(out)
     # every file is renamed into place, with the folder's manifest, only if the whole run succeeds
@@ -231,6 +236,7 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
         if day_writer is not None:
             day_writer.close()
         backtest_ = assemble(frame, result, False, timer)
+        backtest_.dropped_price_rows = dropped
         with timer("write outputs"):
             for name, table in backtest_.tables().items():
                 parquet_writer(table)(temporary(name))
