@@ -71,10 +71,16 @@ class _SafeLoader(_BaseLoader):
             for key_node, _ in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     continue
-                key, line = self.construct_object(key_node, deep=True), key_node.start_mark.line + 1
+                line = key_node.start_mark.line + 1
+                # a scalar key is compared as written with its resolved tag (cheap; `1` and `"1"`
+                # differ, `CL` and `"CL"` do not); other keys by their constructed value
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = (key_node.tag, key_node.value)
+                else:
+                    key = self.construct_object(key_node, deep=True)
                 try:
                     if key in seen:
-                        raise _DuplicateKey(key, seen[key], line)
+                        raise _DuplicateKey(key_node.value if isinstance(key, tuple) else key, seen[key], line)
                     seen[key] = line
                 except TypeError:  # an unhashable key: the base class reports it
                     continue
