@@ -381,22 +381,38 @@ def test_10_result_folder_is_generic_over_file_names(tmp_path):
 # -- 11. a truncated cache file ------------------------------------------------------------------
 
 
-def test_11_truncating_the_cache_file_during_a_run_does_not_kill_it(tmp_path):
-    """Run in a child process: before the fix this died with SIGBUS, which would kill pytest too."""
+def test_11_a_cache_file_truncated_in_place_is_rebuilt_not_mapped(tmp_path):
+    """Run in a child process: mapping a truncated file and reading past its end is a SIGBUS,
+    which would kill pytest too. The size is checked (the Arrow footer) before any page is read."""
     script = textwrap.dedent(f"""
-        import os
+        import os, warnings
         from straddles.engine.prices import load_prices
         path = {str(csv_prices(tmp_path / "prices.csv", "45.66"))!r}
-        load_prices(path)
-        store = load_prices(path)            # from the cache
-        assert store.cache_path is not None
-        os.truncate(store.cache_path, 0)     # another process truncates it in place
-        print(float(store.values.sum()), store.value("A", "F", 19724))
+        cached = load_prices(path).cache_path
+        for size in (os.path.getsize(cached) // 2, 8, 0):
+            os.truncate(cached, size)           # another program truncates the file in place
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                store = load_prices(path)
+            assert any("damaged" in str(w.message) for w in caught), size
+            print(float(store.values.sum()), store.value("A", "F", 19724))
     """)
     env = {**os.environ, "STRADDLES_CACHE_DIR": str(tmp_path / "cache")}
     run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["46.66", "45.66"]
+    assert run.stdout.split() == ["46.66", "45.66"] * 3
+
+
+def test_11_cache_files_are_replaced_never_rewritten_in_place(tmp_path, cache_env):
+    """A rebuild writes a new file and renames it: a reader holding the old mapping keeps its inode."""
+    path = csv_prices(tmp_path / "prices.csv", "45.66")
+    first = load_prices(path)
+    first.cache_path.write_bytes(first.cache_path.read_bytes()[:-8] + b"\0" * 8)  # damage it (in place, here)
+    inode = first.cache_path.stat().st_ino
+    with pytest.warns(UserWarning, match="damaged"):
+        again = load_prices(path)
+    assert again.cache_path == first.cache_path and again.cache_path.stat().st_ino != inode
+    assert first.value("A", "F", dt.date(2024, 1, 2)) == 45.66
 
 
 # -- 12. cache size ---------------------------------------------------------------------------------

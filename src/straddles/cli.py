@@ -8,6 +8,7 @@ User errors (bad files, bad arguments) print one clear line and exit with status
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,9 @@ EXIT_USER_ERROR = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    # a fatal signal (SIGBUS when another program truncates a memory-mapped price cache in place,
+    # see the README) then prints what happened instead of ending the process silently
+    faulthandler.enable()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

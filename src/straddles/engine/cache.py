@@ -62,14 +62,27 @@ def checksum(*buffers) -> str:
     return digest.hexdigest()
 
 
-def file_checksum(path: str | os.PathLike) -> str:
-    """:func:`checksum` of a file's bytes (memory-mapped, so the page cache is hashed in place)."""
+def map_file(path: str | os.PathLike) -> mmap.mmap | bytes:
+    """A read-only memory map of a whole file (``b""`` for an empty one).
+
+    MAP_POPULATE maps every page in one system call instead of one page fault per 4 kB, which
+    halves the cost of reading a cached file once through (as :func:`checksum` does).
+    """
     with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
-            return checksum(b"")
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            return checksum(mapped)
+        if os.fstat(handle.fileno()).st_size == 0:
+            return b""
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+        return mmap.mmap(handle.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
+
+
+def file_checksum(path: str | os.PathLike) -> str:
+    """:func:`checksum` of a file's bytes, hashed in place in the page cache."""
+    mapped = map_file(path)
+    try:
+        return checksum(mapped)
+    finally:
+        if isinstance(mapped, mmap.mmap):
+            mapped.close()
 
 
 def touch(path: Path) -> None:
