@@ -19,9 +19,7 @@ EXIT_USER_ERROR = 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    # a fatal signal (SIGBUS when another program truncates a memory-mapped price cache in place,
-    # see the README) then prints what happened instead of ending the process silently
-    faulthandler.enable()
+    _report_fatal_signals()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -34,6 +32,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def _report_fatal_signals() -> None:
+    """Make a fatal signal (SIGBUS when another program truncates a memory-mapped price cache in
+    place, see the README) print what happened instead of ending the process silently."""
+    if not faulthandler.is_enabled():
+        try:
+            faulthandler.enable()
+        except (OSError, ValueError, AttributeError):  # stderr without a file descriptor (captured)
+            pass
 
 
 def print_error(error: BaseException) -> None:
