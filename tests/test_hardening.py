@@ -470,3 +470,21 @@ def test_14_dropped_and_collapsed_price_rows_are_printed(example_amt_path, spy_p
                  "--pattern", "SPY", "--out", str(tmp_path / "out"), "--no-days"]) == 0
     out = capsys.readouterr().out
     assert "3 with a NaN, inf or null value" in out and "2 duplicates of an equal row" in out
+
+
+def test_1_a_remembered_source_hash_is_reused_only_while_ctime_is_unchanged(tmp_path, cache_env, monkeypatch):
+    """The source hash is remembered (git-index style) once the file has settled; a rewrite that
+    restores size and mtime still changes ctime, so it is hashed again."""
+    monkeypatch.setattr(cache, "RACY_SECONDS", 0.0)
+    path = csv_prices(tmp_path / "prices.csv", "45.66")
+    stat = path.stat()
+    assert load_prices(path).value("A", "F", dt.date(2024, 1, 2)) == 45.66
+    hashed = []
+    real = cache.file_checksum
+    monkeypatch.setattr(cache, "file_checksum", lambda p: hashed.append(p) or real(p))
+    load_prices(path)
+    assert hashed == []  # unchanged: the remembered hash is used
+    csv_prices(path, "12.34")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert load_prices(path).value("A", "F", dt.date(2024, 1, 2)) == 12.34
+    assert hashed == [path]

@@ -3,7 +3,9 @@
 Caches only ever speed things up. Every cache entry is
 
 * keyed by the *content* of what it was built from (a hash of the source bytes, never a file's
-  size and modification time, which ``cp -p``, ``rsync -t`` or ``tar`` reproduce for new bytes);
+  size and modification time, which ``cp -p``, ``rsync -t`` or ``tar`` reproduce for new bytes;
+  :func:`source_checksum` remembers a file's hash while its inode's change time proves it
+  unchanged, the way git's index does, so a multi-GB source is not re-hashed on every run);
 * written atomically (:func:`straddles.engine.outputs.atomic_path`) and never modified in place;
 * stored with a checksum of its own bytes, verified when it is opened: a damaged entry is
   rebuilt with a warning, never used;
@@ -11,23 +13,29 @@ Caches only ever speed things up. Every cache entry is
   removed until the folder fits ``$STRADDLES_CACHE_MAX_MB`` (default :data:`DEFAULT_MAX_MB`).
 
 The folder is ``$STRADDLES_CACHE_DIR``, else ``~/.cache/straddles``, with one subfolder per kind
-(``prices``, ``amt``). ``straddles cache info`` and ``straddles cache clear`` show and empty it.
+(``prices``, ``amt``, ``sources``). ``straddles cache info`` and ``straddles cache clear`` show and empty it.
 """
 
 from __future__ import annotations
 
+import json
 import mmap
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import xxhash
 
-#: the kinds of cached objects, one subfolder each
-KINDS = ("prices", "amt")
+#: the kinds of cached objects, one subfolder each (``sources`` remembers source files' hashes)
+KINDS = ("prices", "amt", "sources")
 #: default size budget of each cache kind, in MB (``$STRADDLES_CACHE_MAX_MB`` overrides it)
 DEFAULT_MAX_MB = 2048
+#: a file changed less than this long ago is hashed again on every use (see :func:`source_checksum`)
+RACY_SECONDS = 2.0
+#: most files whose hash :func:`source_checksum` remembers per memo file
+MEMO_ENTRIES = 1000
 
 
 def cache_root() -> Path:
@@ -83,6 +91,53 @@ def file_checksum(path: str | os.PathLike) -> str:
     finally:
         if isinstance(mapped, mmap.mmap):
             mapped.close()
+
+
+def source_checksum(path: str | os.PathLike, memo: Path) -> str:
+    """:func:`file_checksum` of a source file, remembered in the JSON file ``memo``.
+
+    A remembered hash is reused only while the file's device, inode, size, mtime *and ctime* are
+    unchanged. The kernel sets ctime to the current time on every write, rename onto the path and
+    ``utime`` call, and no system call sets it back, so ``cp -p``, ``rsync -t`` and ``tar``, which
+    restore mtime, still change it. As in git's index ("racy git"), a file changed within
+    :data:`RACY_SECONDS` of being hashed is not remembered: a second change within the same
+    timestamp tick could otherwise keep the old stamps.
+    """
+    path = Path(path)
+    stat = path.stat()
+    stamp = [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+    name = str(path.resolve())
+    entries = _read_memo(memo)
+    known = entries.get(name)
+    if isinstance(known, dict) and known.get("stamp") == stamp and isinstance(known.get("xxh3"), str):
+        return known["xxh3"]
+    digest = file_checksum(path)
+    settled = time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > RACY_SECONDS * 1e9
+    if settled and path.stat().st_ctime_ns == stat.st_ctime_ns:  # unchanged while it was hashed
+        entries.pop(name, None)
+        entries[name] = {"stamp": stamp, "xxh3": digest}
+        for old in list(entries)[:-MEMO_ENTRIES]:
+            del entries[old]
+        _write_memo(memo, entries)
+    return digest
+
+
+def _read_memo(memo: Path) -> dict:
+    try:
+        entries = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_memo(memo: Path, entries: dict) -> None:
+    from .outputs import atomic_path  # outputs imports this module
+
+    try:
+        with atomic_path(memo) as temporary:
+            temporary.write_text(json.dumps(entries), encoding="utf-8")
+    except OSError:  # a read-only cache folder only costs speed
+        pass
 
 
 def touch(path: Path) -> None:

@@ -777,14 +777,16 @@ def _cache_file(location: _Location, cache_dir) -> Path:
 
     The first hash names the source (absolute path and table), so that a rebuild can remove the
     caches of earlier versions of the same source; the second covers everything that invalidates
-    the cache: the bytes of every source file (an xxh3 hash, a few ms per 100 MB; sizes and mtimes
-    alone miss a file rewritten by ``cp -p`` or ``rsync -t``) and the layout version.
+    the cache: the bytes of every source file (an xxh3 hash, remembered while the file's ctime
+    proves it unchanged, :func:`straddles.engine.cache.source_checksum`; sizes and mtimes alone
+    miss a file rewritten by ``cp -p`` or ``rsync -t``) and the layout version.
     """
     if cache_dir is None:
         cache_dir = _cache.cache_dir("prices")
     absolute = str(location.path.resolve())
+    memo = _cache.cache_dir("sources") / "xxh3.json"
     try:
-        stamps = [(str(f.resolve()), f.stat().st_size, _cache.file_checksum(f)) for f in location.fingerprint_files()]
+        stamps = [(str(f.resolve()), _cache.source_checksum(f, memo)) for f in location.fingerprint_files()]
     except OSError as exc:
         raise PriceStoreError(f"{location.text}: cannot read: {exc}") from exc
     source_key = _digest([absolute, location.table])[:16]
