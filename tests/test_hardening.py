@@ -488,3 +488,16 @@ def test_1_a_remembered_source_hash_is_reused_only_while_ctime_is_unchanged(tmp_
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert load_prices(path).value("A", "F", dt.date(2024, 1, 2)) == 12.34
     assert hashed == [path]
+
+
+def test_13_warnings_are_one_line_too(tmp_path, cache_env, capsys):
+    """A damaged cache is rebuilt with a warning; the CLI prints it as one `warning:` line."""
+    prices = csv_prices(tmp_path / "prices.csv", "45.66")
+    cached = load_prices(prices).cache_path
+    cached.write_bytes(b"garbage")
+    amt = write_amt(tmp_path, "amt:\n  A:\n    Underlying: A\n")
+    assert main(["backtest", str(amt), "--prices", str(prices), "--start", "2024", "--end", "2024",
+                 "--out", str(tmp_path / "out"), "--no-days"]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "damaged" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "UserWarning" not in err

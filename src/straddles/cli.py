@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import sys
+import warnings
 import time
 from pathlib import Path
 
@@ -26,12 +27,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     try:
-        return args.run(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = _print_warning
+            return args.run(args) or 0
     except StraddlesError as exc:
         print_error(exc)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a damaged cache being rebuilt, ...) as one ``warning: ...`` line, like errors."""
+    sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
 
 
 def _report_fatal_signals() -> None:
