@@ -435,7 +435,7 @@ def test_12_the_cache_is_kept_within_its_budget_least_recently_used_first(tmp_pa
 def test_12_cache_info_and_clear(tmp_path, cache_env, capsys):
     load_prices(csv_prices(tmp_path / "p.csv", "1.5"))
     assert main(["cache", "info"]) == 0
-    assert "prices: 1 entries" in capsys.readouterr().out
+    assert "prices: 1 file," in capsys.readouterr().out
     assert main(["cache", "clear"]) == 0
     assert cache.usage()[0].entries == 0 and not (cache_env / "prices").exists()
 

@@ -222,7 +222,7 @@ def _cache(args) -> int:
     console.print(f"cache folder {cache.cache_root()} (budget {cache.max_bytes() / 2**20:,.0f} MB per kind, "
                   f"least recently used evicted first; set STRADDLES_CACHE_MAX_MB to change it)")
     for item in cache.usage():
-        console.print(f"{item.kind}: {item.entries} entries, {item.bytes / 2**20:,.1f} MB in {item.folder}")
+        console.print(f"{item.kind}: {item.entries} file{'' if item.entries == 1 else 's'}, {item.bytes / 2**20:,.1f} MB in {item.folder}")
     return 0
 
 
