@@ -43,3 +43,8 @@ class OutputError(StraddlesError, OSError):
 
     It is also an :class:`OSError`, so code that tolerates failed writes (caches) still does.
     """
+
+
+class StrategyError(StraddlesError):
+    """An invalid strategy input, e.g. a signal_table row outside the grammar: the message names
+    the file and the row (STRATEGY.md)."""
