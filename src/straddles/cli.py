@@ -8,7 +8,9 @@ User errors (bad files, bad arguments) print one clear line and exit with status
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import sys
+import warnings
 import time
 from pathlib import Path
 
@@ -32,22 +34,50 @@ EXAMPLES = {
     "bench": ["straddles bench amt.yml --start 2001 --end 2026 --synth",
               "straddles bench amt.yml --prices prices.parquet --days --json bench.json"],
     "demo": ["straddles demo", "straddles demo --out /tmp/straddles-demo"],
+    "cache": ["straddles cache info", "straddles cache clear"],
 }
 
 
 def main(argv: list[str] | None = None) -> int:
+    _report_fatal_signals()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USER_ERROR
     try:
-        return args.run(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = _print_warning
+            return args.run(args) or 0
     except StraddlesError as exc:
-        _console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(exc)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a damaged cache being rebuilt, ...) as one ``warning: ...`` line, like errors."""
+    sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
+
+
+def _report_fatal_signals() -> None:
+    """Make a fatal signal (SIGBUS when another program truncates a memory-mapped price cache in
+    place, see the README) print what happened instead of ending the process silently."""
+    if not faulthandler.is_enabled():
+        try:
+            faulthandler.enable()
+        except (OSError, ValueError, AttributeError):  # stderr without a file descriptor (captured)
+            pass
+
+
+def print_error(error: BaseException) -> None:
+    """Print ``error: <message>`` to stderr as exactly one line: newlines inside the message (YAML
+    parser messages, wrapped library errors) are folded into spaces and nothing wraps it, so that
+    logs and ``grep`` see one record per error."""
+    message = " ".join(str(error).split())
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-processes", action="store_true",
                      help="skip timing 'straddles backtest' as fresh processes")
     sub.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+
+    sub = command("cache", "Show (info) or empty (clear) the on-disk caches of parsed AMTs and price stores.",
+                  _cache)
+    sub.add_argument("action", choices=("info", "clear"), help="info: folders, entries and sizes; clear: delete them")
 
     sub = command("demo", "Synthesize prices for the bundled example AMT, backtest it and write the report.",
                   _demo)
@@ -281,11 +315,25 @@ def _warn_missing_prices(result, args) -> None:
     if not total or counts.get("no_prices", 0) <= WARN_NO_PRICES * total:
         return
     found = validate_prices(args.amt, args.prices, args.start, args.end, args.pattern, not args.all, args.overrides)
-    _console(stderr=True).print(
-        f"[bold yellow]warning:[/] {counts['no_prices']:,} of {total:,} straddles "
+    sys.stderr.write(
+        f"warning: {counts['no_prices']:,} of {total:,} straddles "
         f"({counts['no_prices'] / total:.0%}) are no_prices: the price store lacks series they need. Top missing: "
-        + "; ".join(found.top_missing()) + ". Run 'straddles validate' with the same arguments for the full list.",
-        highlight=False, soft_wrap=True)
+        + "; ".join(found.top_missing()) + ". Run 'straddles validate' with the same arguments for the full list.\n")
+
+
+def _cache(args) -> int:
+    from .engine import cache
+
+    console = _console()
+    if args.action == "clear":
+        freed = cache.clear()
+        console.print(f"cleared {cache.cache_root()} ({freed / 2**20:,.1f} MB freed)")
+        return 0
+    console.print(f"cache folder {cache.cache_root()} (budget {cache.max_bytes() / 2**20:,.0f} MB per kind, "
+                  f"least recently used evicted first; set STRADDLES_CACHE_MAX_MB to change it)")
+    for item in cache.usage():
+        console.print(f"{item.kind}: {item.entries} file{'' if item.entries == 1 else 's'}, {item.bytes / 2**20:,.1f} MB in {item.folder}")
+    return 0
 
 
 def _explain(args) -> int:
@@ -391,6 +439,11 @@ def _print_summary(result, out: Path) -> None:
     n_days = int(result.straddles["n_days"].to_numpy().sum())
     console.print(f"{result.straddles.num_rows:,} straddles, {n_days:,} valued straddle-days, "
                   f"{result.asset_pnl.num_rows:,} asset-days; results in {out}/")
+    dropped = result.dropped_price_rows
+    if any(dropped.values()):
+        console.print(f"price rows left out: {dropped.get('non-finite', 0):,} with a NaN, inf or null value "
+                      f"(missing, SPEC 9.3), {dropped.get('duplicate', 0):,} duplicates of an equal row "
+                      "(collapsed, SPEC 9.4)", highlight=False)
     for line in pnl_summary(result):
         console.print(line, highlight=False)
 
