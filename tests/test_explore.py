@@ -203,6 +203,26 @@ def test_without_a_day_table(folder_without_days):
     assert detail.days is None and detail.entry_rule
 
 
+def test_day_table_copy_is_a_checked_cache_entry(results):
+    """The memory-mapped copy is keyed by content, carries its checksum, and a damaged copy is rebuilt."""
+    from straddles.engine.cache import cache_dir
+    from straddles.explore.days import DayTable
+
+    results.days.prepare()
+    entries = sorted(cache_dir("days").glob("*.arrow"))
+    assert entries and all(entry.with_suffix(".xxh3").is_file() for entry in entries)
+    straddle_id = next(row["straddle_id"] for row in results.asset_straddles("CL Comdty", Filters()).to_pylist()
+                       if row["status"] == "valued")
+    expected = results.days.rows(straddle_id)
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:-100] + bytes(100))  # damage every copy
+    fresh = DayTable(results.days.path, results.backtest.straddles["straddle_id"].to_numpy(),
+                     results.backtest.straddles["n_days"].to_numpy())
+    with pytest.warns(UserWarning, match="damaged day-table cache entry"):
+        fresh.prepare()
+    assert fresh.ready and fresh.rows(straddle_id).equals(expected)
+
+
 def test_not_a_results_folder(tmp_path, capsys):
     with pytest.raises(StraddlesError, match="not a backtest folder"):
         Results(tmp_path)
@@ -261,6 +281,7 @@ def test_attribution_columns_are_shown_when_present(folder, tmp_path):
 
     copy = tmp_path / "greeks"
     shutil.copytree(folder, copy)
+    (copy / "manifest.json").unlink()  # files edited by hand: a folder without a manifest is taken as it is
     for name in ("asset_pnl.parquet", "days.parquet"):
         table = pq.read_table(copy / name)
         pnl = table["pnl"].to_numpy(zero_copy_only=False)
@@ -314,6 +335,7 @@ def test_asset_pnl_in_any_row_order(folder, tmp_path):
 
     copy = tmp_path / "shuffled"
     shutil.copytree(folder, copy)
+    (copy / "manifest.json").unlink()  # files edited by hand: a folder without a manifest is taken as it is
     table = pq.read_table(copy / "asset_pnl.parquet")
     pq.write_table(table.take(np.random.default_rng(0).permutation(table.num_rows)), copy / "asset_pnl.parquet")
     filters = Filters(pattern="Comdty", start=dt.date(2023, 5, 1))

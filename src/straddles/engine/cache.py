@@ -13,7 +13,7 @@ Caches only ever speed things up. Every cache entry is
   removed until the folder fits ``$STRADDLES_CACHE_MAX_MB`` (default :data:`DEFAULT_MAX_MB`).
 
 The folder is ``$STRADDLES_CACHE_DIR``, else ``~/.cache/straddles``, with one subfolder per kind
-(``prices``, ``amt``, ``sources``). ``straddles cache info`` and ``straddles cache clear`` show and empty it.
+(``prices``, ``amt``, ``sources``, ``days``: the explorer's copies of day tables). ``straddles cache info`` and ``straddles cache clear`` show and empty it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 import xxhash
 
 #: the kinds of cached objects, one subfolder each (``sources`` remembers source files' hashes)
-KINDS = ("prices", "amt", "sources")
+KINDS = ("prices", "amt", "sources", "days")
 #: default size budget of each cache kind, in MB (``$STRADDLES_CACHE_MAX_MB`` overrides it)
 DEFAULT_MAX_MB = 2048
 #: a file changed less than this long ago is hashed again on every use (see :func:`source_checksum`)

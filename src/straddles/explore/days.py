@@ -4,17 +4,15 @@
 contiguous and ``n_days`` of them (the straddle table's column). Parquet cannot seek to a row: on
 the real universe reading one straddle's rows with a filter decodes a 2 M-row row group (about
 1 s). So the explorer copies the table once, row group by row group, into an uncompressed Arrow
-IPC file in the cache folder (``$STRADDLES_CACHE_DIR/days``, keyed by the Parquet file's path,
-size and modification time), memory-maps it, and slices a straddle's rows by offset in
-microseconds. Until the copy exists (it is built in a background thread) a drill-down reads the
+IPC file in the cache folder (``$STRADDLES_CACHE_DIR/days``, keyed by the Parquet file's
+content), memory-maps it, and slices a straddle's rows by offset in microseconds. Until the copy exists (it is built in a background thread) a drill-down reads the
 Parquet file with a filter. Nothing is ever written into the results folder.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from ..engine.cache import cache_dir
+from ..engine import cache
 from ..engine.outputs import atomic_path
 from ..errors import StraddlesError
 
@@ -71,14 +69,29 @@ class DayTable:
 
 
 def _mapped_copy(path: Path) -> pa.Table:
-    """The Arrow IPC copy of the Parquet file ``path``, memory-mapped (built if missing or stale)."""
-    stat = path.stat()
-    key = hashlib.sha256(json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()).hexdigest()
-    target = cache_dir("days") / f"{key[:32]}.arrow"
-    if not target.is_file():
-        source = pq.ParquetFile(path)
-        with atomic_path(target) as temporary:
-            with pa.OSFile(str(temporary), "wb") as sink, ipc.new_file(sink, source.schema_arrow) as writer:
-                for group in range(source.num_row_groups):
-                    writer.write_table(source.read_row_group(group))
+    """The Arrow IPC copy of the Parquet file ``path``, memory-mapped, built if missing or damaged.
+
+    As every cache of the package (:mod:`straddles.engine.cache`): keyed by the content of the
+    source (its remembered xxh3), written atomically with a checksum of its own bytes beside it,
+    verified when opened, touched when used and pruned to the cache budget.
+    """
+    key = cache.source_checksum(path, cache.cache_dir("sources") / "xxh3.json")
+    target = cache.cache_dir("days") / f"{key}.arrow"
+    stamp = target.with_suffix(".xxh3")
+    try:
+        if stamp.read_text() == cache.file_checksum(target):
+            cache.touch(target)
+            return ipc.open_file(pa.memory_map(str(target), "r")).read_all()
+        warnings.warn(f"{target}: damaged day-table cache entry, rebuilt", stacklevel=2)
+    except (OSError, pa.ArrowInvalid):
+        pass
+    source = pq.ParquetFile(path)
+    with atomic_path(target) as temporary:
+        with pa.OSFile(str(temporary), "wb") as sink, ipc.new_file(sink, source.schema_arrow) as writer:
+            for group in range(source.num_row_groups):
+                writer.write_table(source.read_row_group(group))
+        digest = cache.file_checksum(temporary)
+    with atomic_path(stamp) as temporary:
+        temporary.write_text(digest)
+    cache.prune(target.parent, keep=target)
     return ipc.open_file(pa.memory_map(str(target), "r")).read_all()
