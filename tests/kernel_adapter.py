@@ -31,7 +31,7 @@ def kernel_value_straddle(row: dict, prices: pa.Table) -> tuple[dict, list[dict]
             legs[slot, 0] = catalog.id(row[f"{name}_ticker"], row[f"{name}_field"])
     model = MODEL_CODES.get(row["model"], MODEL_UNSUPPORTED)
     if row["status"] is not None:
-        status = st.STATUS_NAMES.index(row["status"]) + 1
+        status = st.code_of(row["status"])
     else:
         status = st.UNSUPPORTED_MODEL if model == MODEL_UNSUPPORTED else st.PENDING
     day = lambda date: NO_DAY if date is None else day_number(date)  # noqa: E731
@@ -50,7 +50,7 @@ def kernel_value_straddle(row: dict, prices: pa.Table) -> tuple[dict, list[dict]
     date = lambda value: None if value == NO_DAY else day_to_date(int(value))  # noqa: E731
     number = lambda value: None if np.isnan(value) else float(value)  # noqa: E731
     summary = {
-        "status": st.STATUS_NAMES[result.status[0] - 1],
+        "status": st.CODE_NAMES[result.status[0] - 1],
         "entry_date": date(result.entry_date[0]), "expiry_date": date(result.expiry_date[0]),
         "strike": number(result.strike[0]), "strike_vol": number(result.strike_vol[0]),
         "n_days": int(result.n_days[0]), "pnl_sum": number(result.pnl_sum[0]),
