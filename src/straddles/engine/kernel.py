@@ -30,6 +30,7 @@ from .anchors import NO_DAY
 from .dates import month_end
 from .legs import HEDGE, HEDGE1, HEDGE3, LEG_NAMES, NO_SERIES, VOL
 from .model_codes import MODEL_NS
+from .options import COST_DAY_COLUMNS, COST_GRID_COLUMNS, GREEK_DAY_COLUMNS, GREEK_GRID_COLUMNS
 from .models import es_greeks, es_value, ns_greeks, ns_value
 
 N_LEGS = len(LEG_NAMES)
@@ -219,7 +220,7 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
     total_net = 0.0
     cell = grid_row[i]
     w = weight[i]
-    cost_slot = 4 if greeks else 0
+    cost_slot = 4 if greeks else 0  # grid_extra's slots: GREEK_GRID_COLUMNS, then COST_GRID_COLUMNS
     gamma = vega = theta = gamma_pnl = theta_pnl = vega_pnl = resid_pnl = 0.0
     cost_option = cost_hedge = pnl_net = 0.0
     for d in range(e, last + 1):
@@ -293,7 +294,7 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
             day_opnl[r] = opnl
             day_hpnl[r] = hpnl
             day_pnl[r] = pnl
-            if extra:
+            if extra:  # rows in GREEK_DAY_COLUMNS + COST_DAY_COLUMNS order
                 day_extra[0, r] = gamma
                 day_extra[1, r] = vega
                 day_extra[2, r] = theta
@@ -343,12 +344,6 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
 DAY_CHUNK_ROWS = 1 << 21
 
 
-#: the optional day columns (SPEC 17, 18) in the order of ``day_extra``'s rows
-GREEK_DAY_COLUMNS = ("gamma", "vega", "theta", "gamma_pnl", "theta_pnl", "vega_pnl", "resid_pnl")
-COST_DAY_COLUMNS = ("cost_option", "cost_hedge", "pnl_net")
-#: the optional (asset x date) sums, in the order of ``grid_extra``'s slots (greeks first, when on)
-GREEK_GRID_COLUMNS = ("gamma_pnl", "theta_pnl", "vega_pnl", "resid_pnl")
-COST_GRID_COLUMNS = COST_DAY_COLUMNS
 #: asof when none is set: a day after every span, so every month has ended and every price is seen
 NO_ASOF = np.iinfo(np.int32).max - 1
 

@@ -108,6 +108,9 @@ class PriceStore:
         Rows dropped because their value was null, NaN or +/-inf; they count as missing (SPEC 9.3).
     cache_path : pathlib.Path or None
         The cache file this store was read from or written to, if any.
+    last_day : int or None
+        The largest date of any row of the source, non-finite rows included (``asof="last"``,
+        SPEC 16.1); None for an empty source.
     """
 
     def __init__(
@@ -120,6 +123,7 @@ class PriceStore:
         source: str,
         n_dropped_nonfinite: int = 0,
         cache_path: Path | None = None,
+        last_day: int | None = None,
     ):
         self.tickers = tickers
         self.fields = fields
@@ -129,6 +133,7 @@ class PriceStore:
         self.source = source
         self.n_dropped_nonfinite = n_dropped_nonfinite
         self.cache_path = cache_path
+        self.last_day = last_day if last_day is not None else (int(self.dates.max()) if len(self.dates) else None)
         self._index: dict[tuple[str, str], int] | None = None
 
     # -- construction -------------------------------------------------------------------------
@@ -650,6 +655,7 @@ def _build(table: pa.Table, source: str) -> PriceStore:
     dates = table.column("date").to_numpy()
     values = table.column("value").to_numpy()
 
+    last_day = int(dates.max()) if len(dates) else None
     finite = np.isfinite(values)
     n_dropped = len(values) - int(np.count_nonzero(finite))
     if n_dropped:
@@ -659,7 +665,8 @@ def _build(table: pa.Table, source: str) -> PriceStore:
     n = len(values)
     if n == 0:
         empty = np.empty(0)
-        return PriceStore([], [], np.zeros(1, np.int64), empty.astype(np.int32), empty, source, n_dropped)
+        return PriceStore([], [], np.zeros(1, np.int64), empty.astype(np.int32), empty, source, n_dropped,
+                          last_day=last_day)
 
     n_fields = len(field_names)
     n_pairs = len(ticker_names) * n_fields
@@ -718,6 +725,7 @@ def _build(table: pa.Table, source: str) -> PriceStore:
         np.ascontiguousarray(sorted_values, np.float64),
         source,
         n_dropped,
+        last_day=last_day,
     )
 
 
@@ -786,7 +794,7 @@ def _read_cache(path: Path, source: str) -> PriceStore | None:
             return None
     except (OSError, ValueError, KeyError, TypeError, IndexError, pa.ArrowException):
         return None
-    return PriceStore(tickers, fields, offsets, dates, values, source, n_dropped, path)
+    return PriceStore(tickers, fields, offsets, dates, values, source, n_dropped, path, meta.get("last_day"))
 
 
 def _zero_copy(array: pa.Array, dtype, arrow_type: pa.DataType) -> np.ndarray:
@@ -806,6 +814,7 @@ def _write_cache(store: PriceStore, path: Path) -> None:
     meta = {
         "layout": CACHE_LAYOUT_VERSION,
         "n_dropped_nonfinite": store.n_dropped_nonfinite,
+        "last_day": store.last_day,
         "tickers": store.tickers,
         "fields": store.fields,
         "offsets": store.offsets.tolist(),
