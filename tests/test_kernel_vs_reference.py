@@ -13,6 +13,7 @@ import pytest
 from random_cases import random_case
 from straddles.engine.pipeline import days_table, straddle_table
 from straddles.engine import status as st
+from straddles.engine.calendars import Calendars
 from straddles.engine.dates import day_number, day_to_date
 from straddles.engine.kernel import KernelOptions, run_kernel
 from straddles.engine.prices import PriceStore
@@ -94,10 +95,14 @@ def random_options(seed: int, frame) -> dict:
     return options
 
 
+#: every fourth option case also takes its BD anchors from a holiday calendar (SPEC 6.5)
+CALENDARS = Calendars(((".", "XNYS"),))
+
+
 @pytest.mark.parametrize("seed", OPTION_SEEDS)
 def test_kernel_matches_reference_with_options(seed, tmp_path):
     """SPEC 16-18: every option combination agrees, and attribution adds up to pnl to 1e-15."""
-    frame, prices = random_case(seed, tmp_path)
+    frame, prices = random_case(seed, tmp_path, calendars=CALENDARS if seed % 4 == 0 else None)
     options = random_options(seed, frame)
     costs = options.pop("costs", None)
     kernel_options = KernelOptions(asof=None if options["asof"] is None else day_number(options["asof"]),

@@ -13,6 +13,7 @@ dates outside a calendar's bounds, and the error names the calendar and the rang
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,9 @@ class Calendars:
 
         first, last = day_label(first_day), day_label(last_day)
         try:
-            calendar = xc.get_calendar(name, start=first, end=last)
+            with warnings.catch_warnings():  # exchange_calendars' own pandas deprecations, not the user's
+                warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+                calendar = xc.get_calendar(name, start=first, end=last)
         except xc.errors.InvalidCalendarName:
             raise StraddlesError(f"{self.source}: unknown exchange calendar {name!r} "
                                  f"(exchange_calendars.get_calendar_names() lists them)") from None

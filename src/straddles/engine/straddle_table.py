@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from . import status as st
 from .amt import Amt, Asset, load_amt
 from .anchors import NO_DAY, Overrides, default_overrides_paths, load_overrides, nth_business_day, nth_session, nth_weekday
-from .calendars import Calendars
+from .calendars import Calendars, calendars_option
 from .columns import date_array
 from .dates import month_end, month_label, month_start
 from ..errors import OverridesError, StraddlesError
@@ -145,15 +145,17 @@ def _dictionary(indices: np.ndarray, values: list[str]) -> pa.DictionaryArray:
 
 
 def expand(amt: Amt | str | Path, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
-           overrides: Overrides | str | Path | None = None) -> pa.Table:
+           overrides: Overrides | str | Path | None = None, calendars=None) -> pa.Table:
     """Every straddle the AMT implies for expiries from January ``start_year`` to December
-    ``end_year``, as a pyarrow Table in SPEC 4.3 row order.
+    ``end_year``, as a pyarrow Table in SPEC 4.3 row order. ``calendars``: SPEC 6.5 holiday
+    calendars for BD anchors, as for :func:`straddles.backtest`.
 
     >>> table = expand(load_amt("amt.yml"), 2024, 2024)              # doctest: +SKIP
     >>> table.num_rows, table["straddle"][0].as_py()                 # doctest: +SKIP
     (8892, '|2023-12|2024-01|N|0|OVERRIDE||33.3|')
     """
-    return build_straddles(amt, start_year, end_year, pattern, live_only, overrides).to_arrow()
+    return build_straddles(amt, start_year, end_year, pattern, live_only, overrides,
+                           calendars=calendars_option(calendars)).to_arrow()
 
 
 def build_straddles(amt: Amt | str | Path, start_year: int, end_year: int, pattern: str = ".",
