@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--prices", required=True, help="price store: .parquet, .csv, folder, or FILE.duckdb::TABLE")
     sub.add_argument("--out", type=Path, required=True, help="output folder")
     sub.add_argument("--no-days", action="store_true", help="do not materialize or write the day table")
+    _run_options(sub)
 
     sub = command("explain", "Explain one straddle day by day: anchors, good days, entry, expiry, valuation.",
                   _explain)
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("asset", metavar="ASSET", help="Underlying, e.g. 'CL Comdty'")
     sub.add_argument("expiry_month", metavar="YYYY-MM", help="expiry month")
     sub.add_argument("entry", type=int, metavar="N", help="schedule entry number (1-based)")
+    _run_options(sub)
 
     sub = command("report", "Write a self-contained HTML report (charts, tables, summary.json) of a backtest folder.",
                   _report)
@@ -109,6 +111,29 @@ def _amt_arguments(sub, years_required: bool, overrides: bool = True) -> None:
         sub.add_argument("--overrides", type=Path, metavar="CSV",
                          help="expiry overrides (default: backtest.expiry_overrides beside the AMT, "
                               "else overrides.csv beside it)")
+
+
+def _run_options(sub) -> None:
+    """The SPEC Part II options shared by backtest and explain (all off by default)."""
+    sub.add_argument("--asof", metavar="YYYY-MM-DD|last",
+                     help="point-in-time run: ignore prices after this day ('last' = the last date of the "
+                          "price source); undecided straddles are 'open' and valued up to it")
+    sub.add_argument("--expiry-basis", choices=("realized", "anchor"), default="realized",
+                     help="'realized' (default): expiry = first good day from the anchor; 'anchor': expire on "
+                          "the expiry anchor, so daily runs never rewrite past rows")
+    sub.add_argument("--greeks", action="store_true",
+                     help="add gamma, vega, theta and the daily P&L attribution (gamma/theta/vega/residual)")
+    sub.add_argument("--costs", nargs="?", const=True, default=None, metavar="FILE.yml",
+                     help="charge option and hedge costs: the AMT's Slippage by default, or a cost file "
+                          "(keys slippage, slippage_factor, class_spread, hedge_bps)")
+    sub.add_argument("--calendars", type=Path, metavar="FILE.yml",
+                     help="exchange holiday calendars for BD anchors: a mapping 'Underlying regex: CALENDAR' "
+                          "(e.g. 'Curncy$: XNYS')")
+
+
+def _run_option_values(args) -> dict:
+    return dict(asof=args.asof, expiry_basis=args.expiry_basis, greeks=args.greeks, costs=args.costs,
+                calendars=args.calendars)
 
 
 def _console(stderr: bool = False):
@@ -173,7 +198,7 @@ def _backtest(args) -> int:
 
     with _console(stderr=True).status("backtesting"):
         result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
-                          days=not args.no_days, live_only=not args.all, out=args.out)
+                          days=not args.no_days, live_only=not args.all, out=args.out, **_run_option_values(args))
     _print_summary(result, args.out)
     return 0
 
@@ -181,7 +206,8 @@ def _backtest(args) -> int:
 def _explain(args) -> int:
     from .results.explain import explain_straddle, render
 
-    explanation = explain_straddle(args.amt, args.prices, args.asset, args.expiry_month, args.entry, args.overrides)
+    explanation = explain_straddle(args.amt, args.prices, args.asset, args.expiry_month, args.entry, args.overrides,
+                                   **_run_option_values(args))
     render(explanation, _console())
     return 0
 
