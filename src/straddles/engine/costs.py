@@ -107,7 +107,9 @@ def _check(model: CostModel, where: str) -> None:
         if value is None:
             continue
         if name == "hedge_bps" and not isinstance(value, Mapping):
-            value = {"(all)": value}
+            if not _is_number(value):
+                raise StraddlesError(f"{where}: hedge_bps must be a finite number or a mapping, got {value!r}")
+            continue
         if not isinstance(value, Mapping):
             raise StraddlesError(f"{where}: {name} must be a mapping, got {value!r}")
         for key, number in value.items():
