@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--prices", help="price store to read")
     source.add_argument("--synth", action="store_true", help="generate synthetic prices first (not timed)")
     sub.add_argument("--days", action="store_true", help="also materialize and write the day table")
+    sub.add_argument("--greeks", action="store_true", help="time the runs with Greeks and attribution (SPEC 17)")
+    sub.add_argument("--costs", action="store_true", help="time the runs with the AMT's costs (SPEC 18)")
     sub.add_argument("--no-processes", action="store_true",
                      help="skip timing 'straddles backtest' as fresh processes")
     sub.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
@@ -228,10 +230,11 @@ def _bench(args) -> int:
     console = _console()
     with console.status("benchmarking (two runs, then fresh processes)"):
         result = run_bench(args.amt, args.start, args.end, prices=args.prices, synth=args.synth, days=args.days,
-                           processes=not args.no_processes)
+                           processes=not args.no_processes, greeks=args.greeks, costs=args.costs)
     total = sum(result.stages.values())
+    options = "".join(f", {name}" for name, on in (("greeks", args.greeks), ("costs", args.costs)) if on)
     table = Table(title=f"straddles bench: {result.amt}, expiries {args.start}-{args.end}, "
-                        f"{'day table written' if args.days else 'no day table'}")
+                        f"{'day table written' if args.days else 'no day table'}{options}")
     table.add_column("stage (second run)")
     table.add_column("seconds", justify="right")
     table.add_column("share", justify="right")
