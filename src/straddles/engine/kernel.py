@@ -16,6 +16,11 @@ pass writes them straight into preallocated columns. Because a year's straddles 
 ``straddle_id`` range, the second pass can also run a few years at a time into one reused buffer
 that a *day sink* consumes (e.g. appends to a Parquet file): the day table is then never held in
 memory whole. That matters: first-touching fresh memory costs more than computing the rows.
+
+Options (SPEC 16-18, :class:`KernelOptions`, all off by default): ``asof`` cuts the prices each
+straddle sees and adds the ``open`` status; the anchor expiry basis replaces the realized expiry
+search; Greeks, attribution and costs add day columns, per-straddle cost sums and (asset x date)
+sums in ``grid_extra``. Off, they leave every output bit-for-bit unchanged.
 """
 
 from __future__ import annotations

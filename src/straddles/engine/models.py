@@ -6,7 +6,8 @@ functions are callable from Python), so the two implementations share formulas b
 flow.
 
 Each model returns ``(mv, delta)``; a rejected input gives ``(nan, nan)``, which the kernel turns
-into nulls in its outputs.
+into nulls in its outputs. Beside each model, its Greeks (SPEC 17): ``(gamma, vega, theta)``, NaN
+exactly where the model rejects its inputs, 0 at t = 0.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from numba import njit
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 NAN = math.nan
-
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

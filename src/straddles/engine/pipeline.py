@@ -83,7 +83,8 @@ class Backtest:
 
     def totals(self, by: str = "portfolio") -> pa.Table:
         """Plain sums of per-asset daily P&L by ``class``, ``group`` or over the ``portfolio``
-        (SPEC 13.3): columns ``<by>`` (not for portfolio), ``date, pnl, opnl, hpnl, n_assets``.
+        (SPEC 13.3): columns ``<by>`` (not for portfolio), ``date, pnl, opnl, hpnl``, the SPEC 17/18
+        sums when the run has them, and ``n_assets``.
         :func:`straddles.portfolio` adds sizing and the long/short split."""
         if by not in TOTAL_KEYS:
             raise ValueError(f"totals: by must be one of {', '.join(TOTAL_KEYS)}, got {by!r}")

@@ -43,7 +43,12 @@ Choices made where the SPEC leaves room (each is also noted at the rule it conce
   AMT where an NS straddle lacks hedge1/hedge3 the model rejects every day, so it is ``bad_entry``.
   The hedge P&L uses the same S series the model sees.
 * **Time to expiry** ``t`` = calendar days from the row date to the realized ``expiry_date``
-  (SPEC 1.2); the day table's ``dte`` is that same number.
+  (SPEC 1.2); the day table's ``dte`` is that same number. With ``expiry_basis="anchor"`` the
+  expiry date is the expiry anchor; an open straddle (SPEC 16.1) measures t to its expiry anchor,
+  floored at 0.
+* **Part II options** (SPEC 16-18): ``asof`` hides later prices and adds ``open``; Greeks come from
+  :func:`~straddles.engine.models.es_greeks` / :func:`~straddles.engine.models.ns_greeks` (shared
+  with the kernel, like the values); attribution and costs are written out again here.
 * **pnl_sum** is ``math.fsum`` of the non-null pnl (correctly rounded; a left-to-right sum differs
   by far less than the 1e-12 tolerance).
 * **+0.0 hedge P&L** (SPEC 12.5): ``hpnl`` is computed as ``-delta* * (S_d - S*) * k`` and then
