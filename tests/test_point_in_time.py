@@ -60,9 +60,8 @@ def test_truncation_property(seed, tmp_path):
         # asset-day cells <= T, except those an excepted straddle contributes to
         columns = cut - full.grid_origin + 1
         touched = np.zeros_like(full.grid_count[:, :columns], dtype=bool)
-        for i in excepted:
-            rows = (full_ids == i) & (full_dates <= cut)
-            touched[frame.asset[i], full_dates[rows] - full.grid_origin] = True
+        rows = np.isin(full_ids, excepted) & (full_dates <= cut)
+        touched[frame.asset[full_ids[rows]], full_dates[rows] - full.grid_origin] = True
         for name in ("grid_pnl", "grid_opnl", "grid_hpnl", "grid_count"):
             left, right = getattr(truncated, name)[:, :columns], getattr(full, name)[:, :columns]
             assert np.array_equal(left[~touched], right[~touched]), f"seed {seed}, cut {cut}: {name}"
@@ -90,3 +89,35 @@ def test_truncation_exceptions_occur_and_matter(tmp_path):
                 seen += 1
                 break
     assert seen >= 3
+
+
+@pytest.mark.slow
+def test_spec_e29_truncation_on_the_real_amt(real_amt):
+    """SPEC-E29: the real AMT with synthetic prices (expiries 2024, seed 0), 15 consecutive weekday
+    cuts across a month end: rows and asset-day cells <= T agree with the full run except the
+    fallback rows, which exist (the count is small, not 0)."""
+    from straddles.engine.straddle_table import build_straddles
+    from straddles.synth import synthesize
+
+    frame = build_straddles(real_amt, 2024, 2024)
+    store = PriceStore.from_arrow(synthesize(real_amt, 2024, 2024, seed=0))
+    full = run_kernel(frame, store, days=True, options=KernelOptions(anchor_basis=True))
+    full_days = days_table(full.days)
+    full_ids, full_dates = full_days["straddle_id"].to_numpy(), full_days["date"].cast("int32").to_numpy()
+    first = 19802  # 2024-03-20
+    cuts = [day for day in range(first, first + 21) if (day + 3) % 7 < 5][:15]
+    exception_rows = 0
+    for cut in cuts:
+        truncated = run_kernel(frame, store, days=True, options=KernelOptions(asof=cut, anchor_basis=True))
+        excepted = fallback_exceptions(frame, full, cut)
+        keep_full = (full_dates <= cut) & ~np.isin(full_ids, excepted)
+        cut_days = days_table(truncated.days)
+        assert cut_days.filter(~np.isin(cut_days["straddle_id"].to_numpy(), excepted)).equals(
+            full_days.filter(keep_full)), f"cut {cut}"
+        exception_rows += int(((full_dates <= cut) & np.isin(full_ids, excepted)).sum())
+        columns = cut - full.grid_origin + 1
+        touched = np.zeros(full.grid_pnl[:, :columns].shape, dtype=bool)
+        rows = np.isin(full_ids, excepted) & (full_dates <= cut)
+        touched[frame.asset[full_ids[rows]], full_dates[rows] - full.grid_origin] = True
+        assert np.array_equal(truncated.grid_pnl[:, :columns][~touched], full.grid_pnl[:, :columns][~touched])
+    assert 0 < exception_rows
