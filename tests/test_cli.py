@@ -104,3 +104,26 @@ def test_part2_option_errors(example_amt_path, option, message, capsys, tmp_path
                  "--pattern", "SPY", "--out", "x", *option]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_expand_with_calendars_spec_e24(tmp_path, capsys):
+    """SPEC-E24 from the command line: --calendars moves AUDCHF's BD5 of 2010-01 to 01-08."""
+    amt = tmp_path / "amt.yml"
+    amt.write_text("""expiry_schedules:
+  bd: [N0_BD5_50]
+amt:
+  AUD:
+    Underlying: AUDCHF Curncy
+    Class: Currency
+    Vol: {Source: BBG, Ticker: AUDCHFV1M CMPN Curncy, Near: PX_LAST, Far: PX_LAST}
+    Hedge: {Source: nonfut, Ticker: AUDCHF Curncy, Field: PX_LAST}
+    Options: bd
+    WeightCap: 1
+    Valuation: {Model: ES}
+""")
+    (tmp_path / "cal.yml").write_text("'Curncy$': XNYS\n")
+    for extra, expected in (([], "2010-01-07"), (["--calendars", str(tmp_path / "cal.yml")], "2010-01-08")):
+        assert main(["expand", str(amt), "--start", "2010", "--end", "2010", "--out", str(tmp_path / "s.parquet"),
+                     *extra]) == 0
+        rows = pq.read_table(tmp_path / "s.parquet").to_pylist()
+        assert str(next(r for r in rows if r["expiry_month"] == "2010-01")["expiry_anchor"]) == expected

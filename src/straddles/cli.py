@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("expand", "List every straddle an AMT implies, with its anchors, legs and early status.", _expand)
     _amt_arguments(sub, years_required=True)
     sub.add_argument("--out", type=Path, help="write the straddle table (.parquet, or .csv)")
+    sub.add_argument("--calendars", type=Path, metavar="FILE.yml",
+                     help="exchange holiday calendars for BD anchors (as for backtest)")
 
     sub = command("assets", "Show the assets of an AMT: class, group, vol and hedge sources, schedule.", _assets)
     sub.add_argument("amt", type=Path, metavar="AMT", help="asset master table (YAML)")
@@ -146,11 +148,13 @@ def _console(stderr: bool = False):
 
 
 def _expand(args) -> int:
+    from .engine.calendars import calendars_option
     from .engine.straddle_table import build_straddles
     from .engine.outputs import write_table
 
     start = time.perf_counter()
-    frame = build_straddles(args.amt, args.start, args.end, args.pattern, not args.all, args.overrides)
+    frame = build_straddles(args.amt, args.start, args.end, args.pattern, not args.all, args.overrides,
+                            calendars=calendars_option(args.calendars))
     table = frame.to_arrow()
     seconds = time.perf_counter() - start
     console = _console()
