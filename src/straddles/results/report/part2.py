@@ -66,9 +66,11 @@ def _breakdown(backtest, columns: tuple[str, ...], table, note: str) -> str:
     """Sums of ``columns`` by class and by year, each with a total row."""
     pnl = backtest.asset_pnl
     classes = dict(zip(backtest.assets["asset"].to_pylist(), backtest.assets["class"].to_pylist()))
-    asset = pnl["asset"].cast(pa.string())
-    keys = {"class": pa.array([classes.get(a) for a in asset.to_pylist()], pa.string()),
-            "year": pc.year(pnl["date"]).cast(pa.string())}
+    asset = pnl["asset"].combine_chunks()
+    if not pa.types.is_dictionary(asset.type):
+        asset = pc.dictionary_encode(asset)
+    class_of = pa.array([classes.get(name) for name in asset.dictionary.cast(pa.string()).to_pylist()], pa.string())
+    keys = {"class": class_of.take(asset.indices), "year": pc.year(pnl["date"]).cast(pa.string())}
     html = []
     for key, title in (("class", "By asset class"), ("year", "By year")):
         grouped = (pa.table({key: keys[key], **{name: pnl[name] for name in columns}})
