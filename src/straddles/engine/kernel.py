@@ -247,6 +247,8 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
         if extra:
             # SPEC 17 Greeks and attribution against the state day p; SPEC 18 costs
             gamma, vega, theta = _greeks(model[i], S, X, rolled[VOL], rolled[HEDGE3], t)
+            if np.isnan(mv):  # SPEC 17: null where mv is null (also when mv alone overflowed)
+                gamma = vega = theta = np.nan
             if np.isnan(pnl):
                 gamma_pnl = theta_pnl = vega_pnl = resid_pnl = cost_option = cost_hedge = np.nan
             elif d == e:

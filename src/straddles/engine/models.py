@@ -6,8 +6,11 @@ functions are callable from Python), so the two implementations share formulas b
 flow.
 
 Each model returns ``(mv, delta)``; a rejected input gives ``(nan, nan)``, which the kernel turns
-into nulls in its outputs. Beside each model, its Greeks (SPEC 17): ``(gamma, vega, theta)``, NaN
-exactly where the model rejects its inputs, 0 at t = 0.
+into nulls in its outputs. Outputs are rejected like inputs: finite inputs can still overflow
+(a denormal strike makes ``S / X`` infinite), and a non-finite mv or delta is returned as
+``(nan, nan)`` too (:func:`_checked`), so no infinity reaches the outputs. Beside each model, its
+Greeks (SPEC 17): ``(gamma, vega, theta)``, NaN where the model rejects its inputs or a Greek
+overflows, 0 at t = 0.
 """
 
 from __future__ import annotations
@@ -43,6 +46,14 @@ def _finite(x: float) -> bool:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _checked(mv: float, delta: float) -> tuple[float, float]:
+    """``(mv, delta)`` if both are finite, else the rejection ``(nan, nan)`` (SPEC 11)."""
+    if _finite(mv) and _finite(delta):
+        return mv, delta
+    return NAN, NAN
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def es_value(S: float, X: float, v: float, t: float) -> tuple[float, float]:
     """European straddle, Black-76 with zero rates (SPEC section 11.2).
 
@@ -54,13 +65,13 @@ def es_value(S: float, X: float, v: float, t: float) -> tuple[float, float]:
     if S <= 0.0 or X <= 0.0 or v <= 0.0 or t < 0.0:
         return NAN, NAN
     if t == 0.0:
-        return abs(S - X) / X, (1.0 if S >= X else -1.0)
+        return _checked(abs(S - X) / X, 1.0 if S >= X else -1.0)
     tv = (v / 100.0) * math.sqrt(t / 365.0)
     d1 = math.log(S / X) / tv + 0.5 * tv
     d2 = d1 - tv
     n1 = 2.0 * norm_cdf(d1) - 1.0
     n2 = 2.0 * norm_cdf(d2) - 1.0
-    return (S * n1 - X * n2) / X, n1
+    return _checked((S * n1 - X * n2) / X, n1)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -78,11 +89,11 @@ def ns_value(S: float, X: float, vol: float, A: float, t: float) -> tuple[float,
     F = S / 100.0
     K = X / 100.0
     if t == 0.0:
-        return A * abs(F - K), (A if F >= K else -A)
+        return _checked(A * abs(F - K), A if F >= K else -A)
     s = (vol / 10000.0) * math.sqrt(t / 365.0)
     d = (F - K) / s
     n = 2.0 * norm_cdf(d) - 1.0
-    return A * ((F - K) * n + 2.0 * s * norm_pdf(d)), A * n
+    return _checked(A * ((F - K) * n + 2.0 * s * norm_pdf(d)), A * n)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -106,7 +117,7 @@ def es_greeks(S: float, X: float, v: float, t: float) -> tuple[float, float, flo
     gamma = 2.0 * density / (S * tv * X)
     vega = 2.0 * S * density * root_tau / (100.0 * X)
     theta = -S * density * sigma / (root_tau * X * 365.0)
-    return gamma, vega, theta
+    return _checked_greeks(gamma, vega, theta)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -129,4 +140,12 @@ def ns_greeks(S: float, X: float, vol: float, A: float, t: float) -> tuple[float
     gamma = 2.0 * A * density / s / 10000.0
     vega = 2.0 * A * density * root_T / 10000.0
     theta = -A * sigma * density / (root_T * 365.0)
-    return gamma, vega, theta
+    return _checked_greeks(gamma, vega, theta)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _checked_greeks(gamma: float, vega: float, theta: float) -> tuple[float, float, float]:
+    """The Greeks, or NaN for all three when one overflowed (as :func:`_checked` does for mv)."""
+    if _finite(gamma) and _finite(vega) and _finite(theta):
+        return gamma, vega, theta
+    return NAN, NAN, NAN

@@ -30,11 +30,18 @@ from ..engine.legs import LEG_NAMES
 ATTRIBUTION_COLUMNS = ("gamma_pnl", "theta_pnl", "vega_pnl", "resid_pnl", "cost_option", "cost_hedge", "pnl_net")
 
 
+#: what the numbers of an explanation are in
+UNITS_NOTE = ("vol and strike vol in vol points as the source quotes them (percent; basis points for CV rates "
+              "normal vols); hedges as quoted; mv, opnl, hpnl and pnl in fractions of the "
+              "strike (per unit of swap notional for NS).")
+
+
 @dataclass
 class Explanation:
     """Everything :func:`render` prints about one straddle."""
 
     straddle: dict
+    start_year: int  #: first expiry year of the backtest whose straddle_id is shown
     legs: list[tuple[str, str, str]]
     calendar: pa.Table
     entry_rule: str
@@ -43,11 +50,19 @@ class Explanation:
     asof: int | None = None
 
 
-def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schid: int, overrides=None,
-                     asof=None, expiry_basis: str = "realized", greeks: bool = False, costs=None,
+def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schid: int, overrides=None, *,
+                     start_year: int | None = None, pattern: str = ".", live_only: bool = True, asof=None,
+                     expiry_basis: str = "realized", greeks: bool = False, costs=None,
                      calendars=None) -> Explanation:
     """The straddle of ``asset`` expiring in ``expiry_month`` (``YYYY-MM``) from schedule entry
-    ``schid`` (1-based), explained; the options are those of :func:`straddles.backtest`."""
+    ``schid`` (1-based), explained; ``asof``, ``expiry_basis``, ``greeks``, ``costs`` and
+    ``calendars`` are the options of :func:`straddles.backtest`.
+
+    Its ``straddle_id`` is the one it has in a backtest from ``start_year`` (default: the expiry
+    year) with the same ``pattern`` and ``live_only`` (SPEC 4.3: the id is a row position, so it
+    depends on the selection); it is None when that selection does not contain the straddle. The
+    selection-independent identity is (``asset``, ``straddle``), as in the backtest's tables.
+    """
     from ..engine.calendars import calendars_option
     from ..engine.options import kernel_options
     from ..engine.prices import load_prices
@@ -72,6 +87,11 @@ def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schi
     result = run_kernel(frame, store, days=True, options=options)
     straddle = straddle_table(frame, result).slice(i, 1).to_pylist()[0]
     days = days_table(result.days).filter(pa.compute.equal(pa.compute.field("straddle_id"), i))
+    first_year = month // 12 if start_year is None else start_year
+    straddle_id = backtest_straddle_id(amt, asset, month, schid, first_year, pattern, live_only, overrides)
+    straddle["straddle_id"] = straddle_id
+    days = days.set_column(0, "straddle_id", pa.array(np.full(days.num_rows, -1 if straddle_id is None else straddle_id,
+                                                             dtype=np.int64), mask=np.full(days.num_rows, straddle_id is None)))
     legs = [(name, straddle[f"{name}_ticker"], straddle[f"{name}_field"])
             for name in LEG_NAMES if straddle[f"{name}_ticker"] is not None]
     span = np.arange(frame.span_start[i], frame.span_end[i] + 1, dtype=np.int32)
@@ -79,12 +99,30 @@ def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schi
         span = span[span <= options.asof]
     calendar = _calendar(store, legs, span)
     target = (int(frame.entry_anchor[i]) + int(frame.entry_offset[i])) if frame.entry_anchor[i] != NO_DAY else None
-    return Explanation(straddle=straddle, legs=legs, calendar=calendar,
+    return Explanation(straddle=straddle, start_year=first_year, legs=legs, calendar=calendar,
                        entry_rule=_entry_rule(result.entry_date[i], target, month_end(frame.entry_month[i]),
                                               options.asof),
                        expiry_rule=_expiry_rule(result.expiry_date[i], frame.expiry_anchor[i], options.asof,
                                                 options.anchor_basis),
                        days=days, asof=options.asof)
+
+
+def backtest_straddle_id(amt: Amt, asset: str, expiry_month: int, schid: int, start_year: int, pattern: str = ".",
+                         live_only: bool = True, overrides=None) -> int | None:
+    """The ``straddle_id`` of a straddle in a backtest of expiries from ``start_year`` with this
+    selection, or None if the selection does not hold it or it expires before ``start_year``.
+
+    SPEC 4.3: every expiry month holds the same templates (asset, schedule entry) in the same
+    order, so the id is ``(months since January of start_year) * templates + template``.
+    """
+    year = expiry_month // 12
+    if year < start_year:
+        return None
+    frame = build_straddles(amt, year, year, pattern, live_only, overrides)
+    for position, (asset_index, entry) in enumerate(frame.templates):
+        if frame.assets[asset_index].underlying == asset and entry.schid == schid:
+            return (expiry_month - start_year * 12) * len(frame.templates) + position
+    return None
 
 
 def _calendar(store, legs, span: np.ndarray) -> pa.Table:
@@ -140,10 +178,14 @@ def render(explanation: Explanation, console) -> None:
     from rich.table import Table
 
     s = explanation.straddle
-    console.print(f"[bold]{s['asset']}[/] {s['straddle']}  (straddle_id {s['straddle_id']}, model {s['model']}, "
-                  f"weight {s['weight']:g})")
+    identity = (f"straddle_id {s['straddle_id']} in a backtest from {explanation.start_year} with the same "
+                f"--pattern/--all" if s["straddle_id"] is not None else
+                f"not in a backtest from {explanation.start_year} with this --pattern/--all")
+    console.print(f"[bold]{s['asset']}[/] {s['straddle']}  ({identity}; model {s['model']}, weight {s['weight']:g})",
+                  highlight=False)
     asof = f" (asof {day_label(explanation.asof)})" if explanation.asof is not None else ""
     console.print(f"status: [bold]{s['status']}[/]{asof}")
+    console.print(f"position: long one unit of the straddle. Units: {UNITS_NOTE}", highlight=False)
     legs = Table(title="legs")
     for column in ("leg", "ticker", "field"):
         legs.add_column(column)
@@ -153,7 +195,8 @@ def render(explanation: Explanation, console) -> None:
     console.print(f"entry anchor {_iso(s['entry_anchor'])}, entry {_iso(s['entry_date'])}: {explanation.entry_rule}")
     console.print(f"expiry anchor {_iso(s['expiry_anchor'])}, expiry {_iso(s['expiry_date'])}: {explanation.expiry_rule}")
     if s["strike"] is not None:
-        console.print(f"strike {s['strike']:.6g}, strike vol {s['strike_vol']:.6g}")
+        console.print(f"strike {s['strike']:.6g} (the hedge on the entry day), strike vol {s['strike_vol']:.6g} "
+                      f"(vol points, as quoted)")
 
     marks = {s["entry_anchor"]: "entry anchor", s["expiry_anchor"]: "expiry anchor",
              s["entry_date"]: "ENTRY", s["expiry_date"]: "EXPIRY"}
@@ -189,7 +232,7 @@ def render(explanation: Explanation, console) -> None:
             _print_days(console, Table(title=title), explanation.days, ["date", "dte", "pnl"] + extra)
         costs = (f", cost_sum {_number(s['cost_sum'])}, pnl_net_sum {_number(s['pnl_net_sum'])}"
                  if "cost_sum" in s else "")
-        console.print(f"n_days {s['n_days']}, pnl_sum {_number(s['pnl_sum'])}{costs}")
+        console.print(f"n_days {s['n_days']}, pnl_sum {_number(s['pnl_sum'])}{costs} (fraction of the strike)")
 
 
 def _print_days(console, table, days: pa.Table, names: list[str]) -> None:
