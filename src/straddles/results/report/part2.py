@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...engine.options import COST_GRID_COLUMNS, GREEK_GRID_COLUMNS
+from ..units import NOTIONAL, format_pnl
 
 OPEN_STATUS = "open"
 #: open straddles listed in the report, largest |P&L so far| first
@@ -54,11 +55,11 @@ ATTRIBUTION_NOTE = ("<p class='note'>Each valued day's P&amp;L is split with the
                     "day: gamma = ½·Γ·ΔS², theta = Θ·Δt (calendar days), vega = V·Δvol, and the residual is the "
                     "rest (higher-order terms, cross effects, the hedge's discrete re-balancing and the expiry "
                     "day, whose Greeks are 0). The four parts add up to the P&amp;L. Sums of asset P&amp;L "
-                    "(schedule weights applied), in percent of notional.</p>")
+                    "(schedule weights applied), in units of notional.</p>")
 COSTS_NOTE = ("<p class='note'>Option cost = (Slippage × SlippageFactor + class spread) × the entry day's vega, "
               "charged once on entry (straddles are held to expiry and settle at intrinsic). Hedge cost = "
               "hedge_bps of the traded hedge notional on entry, on each re-hedge and on the expiry unwind. Net = "
-              "gross P&amp;L − costs. Sums of asset P&amp;L (schedule weights applied), in percent of "
+              "gross P&amp;L − costs. Sums of asset P&amp;L (schedule weights applied), in units of "
               "notional.</p>")
 
 
@@ -77,7 +78,7 @@ def _breakdown(backtest, columns: tuple[str, ...], table, note: str) -> str:
                    .group_by(key).aggregate([(name, "sum") for name in columns]).sort_by(key))
         rows = [([row[key]] + [row[f"{name}_sum"] for name in columns], "") for row in grouped.to_pylist()]
         rows.append((["total"] + [pc.sum(pnl[name]).as_py() for name in columns], "total"))
-        html.append(f"<h3>{title}</h3>" + table([(key, "text")] + [(name, "pct") for name in columns], rows))
+        html.append(f"<h3>{title}</h3>" + table([(key, "text")] + [(name, "pnl") for name in columns], rows))
     return note + "".join(html)
 
 
@@ -100,7 +101,7 @@ def _open_positions(backtest, table) -> str:
              f"section above; in the realized expiry basis it may be re-measured once their expiry is known "
              f"(never in the anchor basis).</p>")
     columns = [("asset", "text"), ("straddle", "text"), ("entry", "date"), ("expiry anchor", "date"),
-               ("days so far", "int"), ("P&L so far", "pct")]
+               ("days so far", "int"), ("P&L so far", "pnl")]
     rows = [([r["asset"], r["straddle"], r["entry_date"], r["expiry_anchor"], r["n_days"], r["pnl_sum"]], "")
             for r in listed]
     caption = f"<h3>The {len(listed)} open straddles with the largest P&amp;L so far (in absolute value)</h3>"
@@ -108,5 +109,4 @@ def _open_positions(backtest, table) -> str:
 
 
 def _sum(column) -> str:
-    value = pc.sum(column).as_py() or 0.0
-    return f"{value * 100:,.2f}%".replace("-", "−")
+    return format_pnl(pc.sum(column).as_py() or 0.0, NOTIONAL)
