@@ -21,13 +21,21 @@ import tempfile
 import time
 from pathlib import Path
 
+#: each revision runs as its ``straddles`` script does: through ``cli.run`` where it has one
+#: (which ends the process itself, so the peak RSS is reported from its ``before_exit`` hook)
 CHILD = """
 import sys
 sys.path.insert(0, sys.argv.pop(1))
-from straddles.cli import main
-code = main(sys.argv[1:])
-status = open("/proc/self/status").read().splitlines()
-sys.stderr.write("VmHWM " + next(l.split()[1] for l in status if l.startswith("VmHWM")) + "\\n")
+from straddles import cli
+
+def report_peak_rss():
+    status = open("/proc/self/status").read().splitlines()
+    sys.stderr.write("VmHWM " + next(l.split()[1] for l in status if l.startswith("VmHWM")) + "\\n")
+
+if hasattr(cli, "run"):
+    cli.run(sys.argv[1:], before_exit=report_peak_rss)
+code = cli.main(sys.argv[1:])
+report_peak_rss()
 sys.exit(code)
 """
 

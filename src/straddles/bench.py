@@ -183,19 +183,21 @@ def _polynomial(x: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
     return result
 
 
-#: runs the CLI like the ``straddles`` script, then reports the process's own peak RSS (VmHWM).
-#: Linux carries a forked parent's high-water mark across exec into the child's rusage, so the
-#: child must read its own /proc status (reset at exec) instead.
+#: runs the CLI as the ``straddles`` script does (:func:`straddles.cli.run`), reporting the process's
+#: own peak RSS (VmHWM) just before it ends. Linux carries a forked parent's high-water mark across
+#: exec into the child's rusage, so the child must read its own /proc status (reset at exec) instead.
 _CHILD = """
 import sys
-from straddles.cli import main
-code = main(sys.argv[1:])
-try:
-    lines = open("/proc/self/status").read().splitlines()
-    sys.stderr.write("VmHWM " + next(l.split()[1] for l in lines if l.startswith("VmHWM")) + "\\n")
-except (OSError, StopIteration):
-    pass
-sys.exit(code)
+from straddles.cli import run
+
+def report_peak_rss():
+    try:
+        lines = open("/proc/self/status").read().splitlines()
+        sys.stderr.write("VmHWM " + next(l.split()[1] for l in lines if l.startswith("VmHWM")) + "\\n")
+    except (OSError, StopIteration):
+        pass
+
+run(sys.argv[1:], before_exit=report_peak_rss)
 """
 
 

@@ -7,6 +7,8 @@ names as a dictionary-encoded string column.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pyarrow as pa
 
@@ -42,10 +44,15 @@ PENDING = 0
 (UNSUPPORTED_EXPIRY, NO_LEGS, UNSUPPORTED_MODEL, NO_OVERRIDE, NO_ANCHOR,
  NO_PRICES, NO_ENTRY, NO_EXPIRY, BAD_ENTRY, VALUED) = range(1, len(STATUS_NAMES) + 1)
 
-_DICTIONARY = pa.array(STATUS_NAMES, type=pa.string())
+
+
+@cache
+def _dictionary() -> pa.Array:
+    # built on first use, not at import: pyarrow's first array conversion imports pandas (0.17 s)
+    return pa.array(STATUS_NAMES, type=pa.string())
 
 
 def status_array(codes: np.ndarray) -> pa.DictionaryArray:
     """Dictionary-encoded status names; PENDING becomes null."""
     codes = np.asarray(codes)
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8) - 1, mask=codes == PENDING), _DICTIONARY)
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8) - 1, mask=codes == PENDING), _dictionary())
