@@ -293,8 +293,10 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
 
     ``days=True`` materializes the day rows in ``result.days``. A ``day_sink`` instead receives
     them a few expiry years at a time, as a dict of NumPy columns (``straddle_id``, ``date``,
-    ``dte``, ``legs``, ``mv``, ``delta``, ``opnl``, ``hpnl``, ``pnl``) that is only valid during
-    the call; ``result.days`` is then None.
+    ``dte``, ``legs``, ``mv``, ``delta``, ``opnl``, ``hpnl``, ``pnl``); ``result.days`` is then
+    None. Two buffers alternate between chunks, so a chunk's arrays stay intact until the sink's
+    next call returns: a sink may write a chunk in the background while the kernel computes the
+    next one, provided it finishes with it before accepting another (and copies what it keeps).
     """
     n = len(frame)
     pairs = [frame.catalog.pair(i) for i in range(len(frame.catalog))]
@@ -342,15 +344,15 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     expiry_year = frame.expiry_month // 12
     phase_ids = np.r_[np.searchsorted(expiry_year, np.unique(expiry_year)), n]
     chunks = _chunks(day_start[phase_ids], chunk_rows if day_sink is not None else None)
-    buffers = _day_arrays(max(day_start[phase_ids[hi]] - day_start[phase_ids[lo]] for lo, hi in chunks)
-                          if chunks else 0)
+    largest = max(day_start[phase_ids[hi]] - day_start[phase_ids[lo]] for lo, hi in chunks) if chunks else 0
+    buffers = [_day_arrays(largest) for _ in range(min(len(chunks), 2))]  # alternate (see the docstring)
     materialized = None
-    for lo, hi in chunks:
+    for number, (lo, hi) in enumerate(chunks):
         first_id, end_id = phase_ids[lo], phase_ids[hi]
         base = day_start[first_id]
-        call(out, VALUE_AND_WRITE, lo, hi, day_start - base, buffers)
+        call(out, VALUE_AND_WRITE, lo, hi, day_start - base, buffers[number % 2])
         size = int(day_start[end_id] - base)
-        chunk = {name: array[..., :size] for name, array in buffers.items()}
+        chunk = {name: array[..., :size] for name, array in buffers[number % 2].items()}
         chunk["straddle_id"] = np.repeat(np.arange(first_id, end_id, dtype=np.int64), out["n_days"][first_id:end_id])
         if day_sink is not None:
             day_sink(chunk)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,17 +233,36 @@ def _remove_stale_day_table(directory: Path) -> None:
 
 
 class _DayWriter:
-    """A kernel day sink appending each chunk of day rows to a Parquet file as row groups."""
+    """A kernel day sink appending each chunk of day rows to a Parquet file as a row group, on a
+    writer thread.
+
+    pyarrow's Parquet writer is single-threaded but releases the GIL, as does the kernel, so the
+    writer encodes chunk k while the kernel computes chunk k+1. The kernel keeps a chunk's arrays
+    intact until the sink's next call returns (see :func:`~straddles.engine.kernel.run_kernel`),
+    and each call first waits for the previous chunk's write: at most one chunk is in flight.
+    The ``write outputs`` stage counts only the time the kernel waits for the writer.
+    """
 
     def __init__(self, path: Path, timer: StageTimer):
         self.path, self.timer, self.writer, self.closed = path, timer, None, False
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="straddles-days")
+        self._pending = None
 
     def __call__(self, chunk: dict) -> None:
         with self.timer("write outputs"):
-            table = days_table(chunk)
-            if self.writer is None:
-                self.writer = pq.ParquetWriter(self.path, table.schema, **parquet_options(table.schema))
-            self.writer.write_table(table, row_group_size=table.num_rows)
+            self._wait()
+            self._pending = self._thread.submit(self._write, chunk)
+
+    def _write(self, chunk: dict) -> None:
+        table = days_table(chunk)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, **parquet_options(table.schema))
+        self.writer.write_table(table, row_group_size=table.num_rows)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # re-raises a failed write here, in the kernel's thread
 
     def close(self) -> None:
         """Finish the file (an empty table with the right schema if no straddle was valued)."""
@@ -250,9 +270,13 @@ class _DayWriter:
             return
         self.closed = True
         with self.timer("write outputs"):
-            if self.writer is None:
-                self.writer = pq.ParquetWriter(self.path, DAYS_SCHEMA, **parquet_options(DAYS_SCHEMA))
-            self.writer.close()
+            try:
+                self._wait()
+            finally:
+                self._thread.shutdown()
+                if self.writer is None:
+                    self.writer = pq.ParquetWriter(self.path, DAYS_SCHEMA, **parquet_options(DAYS_SCHEMA))
+                self.writer.close()
 
 
 def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
