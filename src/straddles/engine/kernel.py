@@ -5,9 +5,12 @@ Everything per straddle or per straddle-day happens here, in numba, over flat ar
 plans the parallel work, calls the compiled loop and hands back NumPy arrays.
 
 Parallel plan. Work is split into units of (asset, expiry year). A unit owns its straddles' rows
-in every output and adds its P&L into its asset's row of the (asset x date) aggregation grid.
-Expiry years run one after the other (a *phase* each) and the assets of a year run in parallel, so
-no two threads ever add into the same grid cell. Inside a unit straddles run in ``straddle_id``
+in every output and adds its P&L into its asset's window of the aggregation grid: one flat array
+holding, asset after asset, a cell per calendar day from the first to the last day of the asset's
+straddle spans (cell ``grid_offsets[a] + day - grid_first_day[a]``), so the grid grows with the
+straddle-days, not with assets x the whole date range. Expiry years run one after the other (a
+*phase* each) and the assets of a year run in parallel, so no two threads ever add into the same
+grid cell. Inside a unit straddles run in ``straddle_id``
 order, so every sum is taken in the same order for any thread count: results are bit-for-bit
 reproducible.
 
@@ -127,7 +130,7 @@ def _value(model, S, X, v, A, t):
 def _process(i, status, model, leg_series, span_start, span_end, entry_month_end, entry_anchor, expiry_anchor,
              entry_offset, offsets, dates, values, buf, good, rolled, present,
              entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
-             grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
+             grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_base, weight,
              mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl):
     """One straddle, start to end. See the module docstring and SPEC 6, 9-12."""
     ss = span_start[i]
@@ -178,7 +181,6 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
         return
     mv_state, delta_state, s_state = mv0, delta0, rolled[underlying]
     total = 0.0
-    cell = grid_row[i]
     w = weight[i]
     for d in range(e, x + 1):
         for k in range(n_legs):
@@ -196,13 +198,13 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
                 hpnl = -delta_state * (S - s_state) * scale + 0.0  # + 0.0 turns -0.0 into +0.0 (SPEC 12.5)
                 mv_state, delta_state, s_state = mv, delta, S
         pnl = opnl + hpnl
-        column = ss + d - grid_origin
+        cell = grid_base[i] + ss + d
         if not np.isnan(pnl):
             total += pnl
-            grid_pnl[cell, column] += pnl * w
-            grid_opnl[cell, column] += opnl * w
-            grid_hpnl[cell, column] += hpnl * w
-            grid_count[cell, column] += 1
+            grid_pnl[cell] += pnl * w
+            grid_opnl[cell] += opnl * w
+            grid_hpnl[cell] += hpnl * w
+            grid_count[cell] += 1
         if mode == VALUE_AND_WRITE:
             r = day_start[i] + d - e  # day_start is relative to the buffer's first row
             day_date[r] = ss + d
@@ -220,7 +222,7 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
          status, model, leg_series, span_start, span_end, entry_month_end, entry_anchor, expiry_anchor,
-         entry_offset, weight, grid_row, grid_origin, offsets, dates, values,
+         entry_offset, weight, grid_base, offsets, dates, values,
          entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
          grid_pnl, grid_opnl, grid_hpnl, grid_count,
          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl):
@@ -237,7 +239,7 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
                          entry_anchor, expiry_anchor, entry_offset, offsets, dates, values, buf, good, rolled,
                          present,
                          entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
-                         grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
+                         grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_base, weight,
                          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl,
                          day_hpnl, day_pnl)
 
@@ -249,9 +251,11 @@ DAY_CHUNK_ROWS = 1 << 21
 
 @dataclass
 class KernelResult:
-    """Per-straddle outputs, the (asset x date) P&L grids and, when materialized, the day rows.
+    """Per-straddle outputs, the flat per-asset P&L grids and, when materialized, the day rows.
 
     Days are int32 day numbers (NO_DAY = none); missing floats are NaN (nulls in Arrow outputs).
+    Asset ``a``'s grid cells are ``grid_offsets[a]:grid_offsets[a + 1]``, one per day from
+    ``grid_first_day[a]`` (see the module docstring).
     """
 
     status: np.ndarray
@@ -261,12 +265,31 @@ class KernelResult:
     strike_vol: np.ndarray
     n_days: np.ndarray
     pnl_sum: np.ndarray
-    grid_origin: int
+    grid_offsets: np.ndarray
+    grid_first_day: np.ndarray
     grid_pnl: np.ndarray
     grid_opnl: np.ndarray
     grid_hpnl: np.ndarray
     grid_count: np.ndarray
     days: dict[str, np.ndarray] | None
+
+
+def grid_windows(asset: np.ndarray, span_start: np.ndarray, span_end: np.ndarray,
+                 n_assets: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each asset's window of the flat grid: from the first to the last day of its straddles' spans.
+
+    Returns (offsets (n_assets + 1) int64, first day per asset int64); an asset without straddles
+    gets an empty window.
+    """
+    first = np.full(n_assets, np.iinfo(np.int64).max)
+    last = np.full(n_assets, np.iinfo(np.int64).min)
+    np.minimum.at(first, asset, span_start)
+    np.maximum.at(last, asset, span_end)
+    empty = first > last
+    first[empty], last[empty] = 0, -1
+    offsets = np.zeros(n_assets + 1, np.int64)
+    np.cumsum(last - first + 1, out=offsets[1:])
+    return offsets, first
 
 
 def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -307,14 +330,14 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     leg_series = np.ascontiguousarray(leg_series, dtype=np.int32)
     span_start, span_end = frame.span_start, frame.span_end
     entry_month_end = month_end(frame.entry_month)
-    grid_origin = int(span_start.min()) if n else 0
-    grid_days = int(span_end.max()) - grid_origin + 1 if n else 0
+    grid_offsets, grid_first_day = grid_windows(frame.asset, span_start, span_end, len(frame.assets))
+    grid_base = (grid_offsets[:-1] - grid_first_day)[frame.asset]  # straddle i's cell of day t: grid_base[i] + t
     rows, unit_bounds, phase_bounds = plan_units(frame.asset, frame.expiry_month // 12)  # phases: ascending years
     n_phases = len(phase_bounds) - 1
     max_span = int((span_end - span_start).max()) + 1 if n else 1
 
     def new_outputs(with_grids: bool):
-        shape = (len(frame.assets), grid_days) if with_grids else (0, 0)
+        shape = int(grid_offsets[-1]) if with_grids else 0
         return dict(status=frame.status.copy(),
                     entry_date=np.full(n, NO_DAY, np.int32), expiry_date=np.full(n, NO_DAY, np.int32),
                     strike=np.full(n, np.nan), strike_vol=np.full(n, np.nan),
@@ -325,7 +348,7 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     def call(out, mode, first_phase, end_phase, day_start, day_arrays):
         _run(rows, unit_bounds, phase_bounds, first_phase, end_phase, max_span, out["status"], frame.model,
              leg_series, span_start, span_end, entry_month_end, frame.entry_anchor, frame.expiry_anchor,
-             frame.entry_offset, frame.weight, frame.asset, grid_origin, store.offsets, store.dates,
+             frame.entry_offset, frame.weight, grid_base, store.offsets, store.dates,
              store.values, out["entry_date"], out["expiry_date"], out["strike"], out["strike_vol"],
              out["n_days"], out["pnl_sum"], out["grid_pnl"], out["grid_opnl"], out["grid_hpnl"],
              out["grid_count"], mode, day_start, day_arrays["date"], day_arrays["dte"], day_arrays["legs"],
@@ -334,7 +357,7 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     out = new_outputs(with_grids=True)
     if not days and day_sink is None:
         call(out, VALUE, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0))
-        return KernelResult(grid_origin=grid_origin, days=None, **out)
+        return KernelResult(grid_offsets=grid_offsets, grid_first_day=grid_first_day, days=None, **out)
 
     selected = new_outputs(with_grids=False)
     call(selected, SELECT, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0))
@@ -358,7 +381,7 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
             day_sink(chunk)
         else:
             materialized = chunk
-    return KernelResult(grid_origin=grid_origin, days=materialized, **out)
+    return KernelResult(grid_offsets=grid_offsets, grid_first_day=grid_first_day, days=materialized, **out)
 
 
 def _chunks(phase_day_start: np.ndarray, chunk_rows: int | None) -> list[tuple[int, int]]:

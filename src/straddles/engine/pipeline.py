@@ -344,16 +344,23 @@ def days_table(days: dict[str, np.ndarray]) -> pa.Table:
 
 
 def asset_pnl_table(frame: StraddleFrame, result) -> pa.Table:
-    """Per-asset daily P&L (SPEC 13.3): a row per (asset, date) with at least one straddle P&L."""
-    asset_index, column = np.nonzero(result.grid_count)
+    """Per-asset daily P&L (SPEC 13.3): a row per (asset, date) with at least one straddle P&L.
+
+    The kernel's grid holds each asset's days in one window of a flat array, asset after asset,
+    so the cells with P&L, in grid order, are already the rows in (asset, date) order.
+    """
+    cells = np.flatnonzero(result.grid_count)
+    per_asset = np.diff(np.searchsorted(cells, result.grid_offsets))
+    asset = np.repeat(np.arange(len(per_asset), dtype=np.int32), per_asset)
+    days = cells - np.repeat(result.grid_offsets[:-1] - result.grid_first_day, per_asset)
     names = pa.array([a.underlying for a in frame.assets], pa.string())
     return pa.table({
-        "asset": pa.DictionaryArray.from_arrays(pa.array(asset_index.astype(np.int32)), names),
-        "date": date_array(column + result.grid_origin),
-        "pnl": pa.array(result.grid_pnl[asset_index, column]),
-        "opnl": pa.array(result.grid_opnl[asset_index, column]),
-        "hpnl": pa.array(result.grid_hpnl[asset_index, column]),
-        "n_straddles": pa.array(result.grid_count[asset_index, column]),
+        "asset": pa.DictionaryArray.from_arrays(pa.array(asset), names),
+        "date": date_array(days),
+        "pnl": pa.array(result.grid_pnl[cells]),
+        "opnl": pa.array(result.grid_opnl[cells]),
+        "hpnl": pa.array(result.grid_hpnl[cells]),
+        "n_straddles": pa.array(result.grid_count[cells]),
     })
 
 
