@@ -87,6 +87,15 @@ def test_asset_pnl_is_weighted_sum_of_day_pnl_spec_13_3(example_run):
         assert p == pytest.approx(o + h, abs=1e-12)
 
 
+def test_grid_windows_span_each_assets_straddles_spec_13_3():
+    """The aggregation grid holds, per asset, one cell per day of its straddles' spans; nothing else."""
+    from straddles.engine.kernel import grid_windows
+
+    offsets, first_day = grid_windows(np.array([2, 0, 2]), np.array([10, 5, 30]), np.array([20, 6, 40]), n_assets=4)
+    assert offsets.tolist() == [0, 2, 2, 33, 33]  # assets 1 and 3 have no straddles: empty windows
+    assert first_day[0] == 5 and first_day[2] == 10
+
+
 def test_aggregation_weights_spec_e21(tmp_path):
     """SPEC-E21: asset pnl = 0.333*pnl1 + 0.125*pnl2 on a shared date; wgt "" counts as 1.0."""
     path = write_amt(tmp_path, """expiry_schedules:
