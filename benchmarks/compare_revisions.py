@@ -3,8 +3,8 @@
 Each revision is checked out into a temporary git worktree and run through its own
 ``straddles.cli.main`` (so it works for revisions older than ``straddles bench``). Runs alternate
 between the revisions (A B A B ...) after one untimed warm-up each (JIT and price caches), so both
-see the same machine state; the table reports the median wall time and the peak RSS each process
-reports for itself (VmHWM).
+see the same machine state; the table reports the best and the median wall time and the peak RSS
+each process reports for itself (VmHWM).
 
     python benchmarks/compare_revisions.py --before 592f643 --after HEAD \\
         --amt ../shared/data/amt.yml --prices prices.parquet --start 2001 --end 2026 --repeat 5
@@ -88,7 +88,7 @@ def main() -> None:
                 for label in sources:
                     walls = [wall for wall, _ in results[label]]
                     peak = max(rss for _, rss in results[label])
-                    cells.append(f"{statistics.median(walls):.2f} s, {peak:,.0f} MB")
+                    cells.append(f"{min(walls):.2f} s best, {statistics.median(walls):.2f} s median, {peak:,.0f} MB")
                 print(f"| `{name}` | {cells[0]} | {cells[1]} |")
         finally:
             for label in sources:
