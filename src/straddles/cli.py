@@ -262,7 +262,7 @@ def _bench(args) -> int:
     console.print(f"peak RSS of this bench process: {result.peak_rss_mb:,.0f} MB")
     for name, run in result.processes.items():
         console.print(f"process `straddles {name}`: {run['wall_seconds']:.2f} s wall, "
-                      f"peak RSS {run['peak_rss_mb']:,.0f} MB")
+                      f"{run['cpu_seconds']:.2f} s CPU, peak RSS {run['peak_rss_mb']:,.0f} MB")
     if args.json:
         write_json(result, args.json)
         console.print(f"wrote {args.json}")
