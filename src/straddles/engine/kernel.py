@@ -10,9 +10,8 @@ holding, asset after asset, a cell per calendar day from the first to the last d
 straddle spans (cell ``grid_offsets[a] + day - grid_first_day[a]``), so the grid grows with the
 straddle-days, not with assets x the whole date range. Expiry years run one after the other (a
 *phase* each) and the assets of a year run in parallel, so no two threads ever add into the same
-grid cell. Inside a unit straddles run in ``straddle_id``
-order, so every sum is taken in the same order for any thread count: results are bit-for-bit
-reproducible.
+grid cell. Inside a unit straddles run in ``straddle_id`` order, so every sum is taken in the same
+order for any thread count: results are bit-for-bit reproducible.
 
 Day rows. With days, a first pass (SELECT) decides how many day rows each straddle gets; a second
 pass writes them straight into preallocated columns. Because a year's straddles are a contiguous
