@@ -31,6 +31,8 @@ _LAZY = {
     "Backtest": "engine.pipeline", "backtest": "engine.pipeline", "load_backtest": "engine.pipeline",
     "PriceStore": "engine.prices", "load_prices": "engine.prices", "write_prices": "engine.prices",
     "build_straddles": "engine.straddle_table", "expand": "engine.straddle_table",
+    "wide_frame": "engine.frames",
+    "Coverage": "engine.validate", "validate_prices": "engine.validate",
     "portfolio": "results.aggregation",
     "Stats": "results.performance", "stats": "results.performance",
     "synthesize": "synth",
