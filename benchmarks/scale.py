@@ -86,9 +86,12 @@ def markdown(rows: list[dict]) -> str:
             f"| {cold['seconds']:.1f} s, {cold['peak_rss_mb']:,.0f} MB ({cold['price_rows'] / 1e6:.1f} M rows) "
             f"| {row['compute_seconds']:.2f} s | {row['ns_per_valued_day']:.0f} ns "
             f"| {row['stages']['aggregation']:.3f} s "
-            f"| {no_days['wall_seconds']:.2f} s, {no_days['peak_rss_mb']:,.0f} MB "
-            f"| {days['wall_seconds']:.2f} s, {days['peak_rss_mb']:,.0f} MB |")
+            f"| {process(no_days)} | {process(days)} |")
     return "\n".join(lines)
+
+
+def process(run: dict) -> str:
+    return f"{run['wall_seconds']:.2f} s ({run['cpu_seconds']:.2f} s CPU), {run['peak_rss_mb']:,.0f} MB"
 
 
 def main() -> None:
