@@ -52,10 +52,10 @@ def truncation(frame, store, first_cut: int, n_cuts: int) -> None:
                 differ += _n_differ(values[keep], cut_run.days[name][keep_cut])
         exception_rows = int(((dates <= cut) & np.isin(ids, excepted)).sum())
         n_cells = cut - full.grid_origin + 1
-        touched = np.zeros(full.grid_pnl[:, :n_cells].shape, dtype=bool)
+        touched = np.zeros(full.dense(full.grid_pnl)[:, :n_cells].shape, dtype=bool)
         rows = np.isin(ids, excepted) & (dates <= cut)
         touched[frame.asset[ids[rows]], dates[rows] - full.grid_origin] = True
-        cells_differ = int(np.sum((cut_run.grid_pnl[:, :n_cells] != full.grid_pnl[:, :n_cells]) & ~touched))
+        cells_differ = int(np.sum((cut_run.dense(cut_run.grid_pnl)[:, :n_cells] != full.dense(full.grid_pnl)[:, :n_cells]) & ~touched))
         print(f"{day_label(cut):>10} {int(keep.sum()):>10,} {differ:>7} {len(excepted):>20} {exception_rows:>15,} "
               f"{cells_differ:>13}")
         total_exceptions += len(excepted)

@@ -1,5 +1,8 @@
 """The ``straddles`` command line: each command end to end, and errors as one clear line."""
 
+import subprocess
+import sys
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -47,6 +50,22 @@ def test_synth_backtest_explain(example_amt_path, tmp_path, capsys, cache_dir):
     assert main(["explain", str(example_amt_path), "--prices", str(prices), "SPY US Equity", "2024-06", "3"]) == 0
     text = capsys.readouterr().out
     assert "|2024-05|2024-06|N|0|F|3|25|" in text and "ENTRY" in text and "daily valuation" in text
+
+
+def test_script_process_runs_without_pandas_and_leaves_complete_outputs(example_amt_path, tmp_path, cache_dir):
+    # the `straddles` script enters through cli.run: pandas hidden, os._exit after the outputs are in place
+    prices, out = tmp_path / "prices.parquet", tmp_path / "bt"
+    assert main(["synth", str(example_amt_path), "--start", "2024", "--end", "2024", "--out", str(prices)]) == 0
+    code = ("import sys; from straddles.cli import run; "
+            "run(sys.argv[1:], before_exit=lambda: print('pandas imported:', 'pandas' in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, "backtest", str(example_amt_path), "--prices", str(prices),
+                           "--start", "2024", "--end", "2024", "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "pandas imported: False" in done.stdout and "valued straddle-days" in done.stdout
+    assert pq.read_table(out / "days.parquet").num_rows == pq.read_table(out / "straddles.parquet")["n_days"].to_numpy().sum()
+    names = {path.name for path in out.iterdir()}
+    assert {"asset_pnl.parquet", "assets.parquet", "days.parquet", "straddles.parquet"} <= names
+    assert not [name for name in names if name.startswith(".")]  # every temporary file renamed into place
 
 
 @pytest.mark.parametrize("args, message", [

@@ -87,6 +87,15 @@ def test_asset_pnl_is_weighted_sum_of_day_pnl_spec_13_3(example_run):
         assert p == pytest.approx(o + h, abs=1e-12)
 
 
+def test_grid_windows_span_each_assets_straddles_spec_13_3():
+    """The aggregation grid holds, per asset, one cell per day of its straddles' spans; nothing else."""
+    from straddles.engine.kernel import grid_windows
+
+    offsets, first_day = grid_windows(np.array([2, 0, 2]), np.array([10, 5, 30]), np.array([20, 6, 40]), n_assets=4)
+    assert offsets.tolist() == [0, 2, 2, 33, 33]  # assets 1 and 3 have no straddles: empty windows
+    assert first_day[0] == 5 and first_day[2] == 10
+
+
 def test_aggregation_weights_spec_e21(tmp_path):
     """SPEC-E21: asset pnl = 0.333*pnl1 + 0.125*pnl2 on a shared date; wgt "" counts as 1.0."""
     path = write_amt(tmp_path, """expiry_schedules:
@@ -234,6 +243,39 @@ def test_day_sink_chunks_reassemble_the_day_table(example_amt_path, example_pric
     assert len(chunks) == 2  # one expiry year per chunk: each year alone exceeds 1,000 rows
     assert pa.concat_tables(chunks).equals(example_run.days)
     assert result.days is None
+
+
+def test_day_sink_chunk_stays_intact_until_the_next_call(example_amt_path):
+    """Two day buffers alternate: a sink may defer reading a chunk until its next call."""
+    from straddles.engine.kernel import run_kernel
+    from straddles.engine.pipeline import days_table
+    from straddles.engine.prices import PriceStore
+
+    frame = straddles.build_straddles(example_amt_path, 2022, 2024)
+    store = PriceStore.from_arrow(synthesize(example_amt_path, 2022, 2024, seed=5))
+    tables, previous = [], []
+
+    def deferred(chunk):  # converts the previous chunk only now, as a writer thread would
+        if previous:
+            tables.append(days_table({name: array.copy() for name, array in previous.pop().items()}))
+        previous.append(chunk)
+
+    run_kernel(frame, store, day_sink=deferred, chunk_rows=1000)
+    tables.append(days_table(previous.pop()))
+    assert len(tables) == 3  # one chunk per expiry year: both buffers are reused
+    assert pa.concat_tables(tables).equals(days_table(run_kernel(frame, store, days=True).days))
+
+
+def test_failed_day_write_on_the_writer_thread_fails_the_run(example_amt_path, example_prices, tmp_path,
+                                                             monkeypatch):
+    """The day table is written on a writer thread; its error surfaces in the run and no file is left."""
+    def broken(chunk):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("straddles.engine.pipeline.days_table", broken)
+    with pytest.raises(OSError, match="disk full"):
+        straddles.backtest(example_amt_path, example_prices, 2023, 2024, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
 def test_failed_streamed_run_leaves_no_files(example_amt_path, example_prices, tmp_path, monkeypatch):

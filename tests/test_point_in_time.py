@@ -59,14 +59,15 @@ def test_truncation_property(seed, tmp_path):
         assert not cut_days.num_rows or cut_days["date"].cast("int32").to_numpy().max() <= cut
         # asset-day cells <= T, except those an excepted straddle contributes to
         columns = cut - full.grid_origin + 1
-        touched = np.zeros_like(full.grid_count[:, :columns], dtype=bool)
+        touched = np.zeros_like(full.dense(full.grid_count)[:, :columns], dtype=bool)
         rows = np.isin(full_ids, excepted) & (full_dates <= cut)
         touched[frame.asset[full_ids[rows]], full_dates[rows] - full.grid_origin] = True
         for name in ("grid_pnl", "grid_opnl", "grid_hpnl", "grid_count"):
-            left, right = getattr(truncated, name)[:, :columns], getattr(full, name)[:, :columns]
+            left = truncated.dense(getattr(truncated, name))[:, :columns]
+            right = full.dense(getattr(full, name))[:, :columns]
             assert np.array_equal(left[~touched], right[~touched]), f"seed {seed}, cut {cut}: {name}"
-        assert np.array_equal(truncated.grid_extra[:, :, :columns][:, ~touched],
-                              full.grid_extra[:, :, :columns][:, ~touched]), f"seed {seed}, cut {cut}: sums"
+        assert np.array_equal(truncated.dense(truncated.grid_extra)[:, :, :columns][:, ~touched],
+                              full.dense(full.grid_extra)[:, :, :columns][:, ~touched]), f"seed {seed}, cut {cut}: sums"
         compared += expected.num_rows
     assert compared > 0 or full_days.num_rows == 0
 
@@ -116,8 +117,8 @@ def test_spec_e29_truncation_on_the_real_amt(real_amt):
             full_days.filter(keep_full)), f"cut {cut}"
         exception_rows += int(((full_dates <= cut) & np.isin(full_ids, excepted)).sum())
         columns = cut - full.grid_origin + 1
-        touched = np.zeros(full.grid_pnl[:, :columns].shape, dtype=bool)
+        touched = np.zeros(full.dense(full.grid_pnl)[:, :columns].shape, dtype=bool)
         rows = np.isin(full_ids, excepted) & (full_dates <= cut)
         touched[frame.asset[full_ids[rows]], full_dates[rows] - full.grid_origin] = True
-        assert np.array_equal(truncated.grid_pnl[:, :columns][~touched], full.grid_pnl[:, :columns][~touched])
+        assert np.array_equal(truncated.dense(truncated.grid_pnl)[:, :columns][~touched], full.dense(full.grid_pnl)[:, :columns][~touched])
     assert 0 < exception_rows

@@ -738,3 +738,37 @@ def test_property_value_is_the_last_finite_value_given(rows):
     assert pairs == sorted(set((t, f) for t, f, _ in expected))
     for i in range(store.n_series):
         assert np.all(np.diff(store.dates[store.offsets[i] : store.offsets[i + 1]]) > 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(long_tables(), st.integers(1, 7))
+def test_property_parquet_streamed_in_batches_builds_the_same_store(tmp_path_factory, rows, batch_rows):
+    """A Parquet source is read batch by batch (PARQUET_BATCH_ROWS rows at a time) into compact
+    columns; whatever the batch size, the store is the one built from the whole table (SPEC 9)."""
+    table = pa.table(
+        {
+            "ticker": pa.array([r[0] for r in rows], pa.string()),
+            "field": pa.array([r[1] for r in rows], pa.string()),
+            "date": pa.array([r[2] for r in rows], pa.int32()).cast(pa.date32()),
+            "value": pa.array([r[3] for r in rows], pa.float64()),
+        }
+    )
+    path = tmp_path_factory.mktemp("streamed") / "prices.parquet"
+    pq.write_table(table, path, row_group_size=5)
+    original = prices.PARQUET_BATCH_ROWS
+    prices.PARQUET_BATCH_ROWS = batch_rows
+    try:
+        streamed = load_prices(path, cache=False)
+    finally:
+        prices.PARQUET_BATCH_ROWS = original
+    assert_same_store(streamed, PriceStore.from_arrow(table))
+
+
+def test_streamed_parquet_errors_name_the_row_in_the_file(tmp_path, monkeypatch):
+    table = long_table(ROWS)
+    tickers = table.column("ticker").to_pylist()
+    tickers[5] = None
+    pq.write_table(table.set_column(0, "ticker", pa.array(tickers, pa.string())), tmp_path / "p.parquet")
+    monkeypatch.setattr(prices, "PARQUET_BATCH_ROWS", 2)  # row 5 is row 1 of the third batch
+    with pytest.raises(PriceStoreError, match=r"p.parquet: row 5: ticker is null$"):
+        load_prices(tmp_path / "p.parquet", cache=False)

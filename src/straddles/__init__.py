@@ -10,8 +10,9 @@ and portfolio.
 >>> straddles.expand(amt, 2024, 2024).num_rows
 720
 
-``import straddles`` does not import numba; the kernel compiles (or loads its on-disk cache) on
-the first backtest.
+``import straddles`` imports nothing heavy: every public name is loaded from its module on first
+use (PEP 562), so ``import straddles`` costs a few milliseconds and ``straddles --help`` answers at
+once; the kernel compiles (or loads its on-disk cache) on the first backtest.
 """
 
 from __future__ import annotations
@@ -19,28 +20,26 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-# The light stages are imported here (none of them imports numba); the rest on first use.
-from .results.aggregation import portfolio
-from .engine.amt import Amt, Asset, load_amt
-from .engine.anchors import Overrides, load_overrides
-from .engine.costs import CostModel, load_cost_model
 from .errors import AmtError, OverridesError, PriceStoreError, StraddlesError
-from .results.performance import Stats, stats
-from .engine.pipeline import Backtest, backtest, load_backtest
-from .engine.prices import PriceStore, load_prices, write_prices
-from .engine.straddle_table import build_straddles, expand
-from .engine.frames import wide_frame
-from .engine.validate import Coverage, validate_prices
 
 __version__ = "0.1.0"
 
-#: public names whose modules import numba or matplotlib, loaded on first use
-_LAZY = {"synthesize": "synth", "write_report": "results.report"}
-__all__ = sorted(["Amt", "Asset", "load_amt", "Overrides", "load_overrides", "CostModel", "load_cost_model", "Backtest", "backtest", "load_backtest",
-                  "AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "build_straddles", "expand",
-                  "PriceStore", "load_prices", "write_prices", "portfolio", "Stats", "stats", "example_amt_path",
-                  "wide_frame", "Coverage", "validate_prices",
-                  *_LAZY])
+#: public name -> module (relative to the package) that defines it, imported on first use
+_LAZY = {
+    "Amt": "engine.amt", "Asset": "engine.amt", "load_amt": "engine.amt",
+    "Overrides": "engine.anchors", "load_overrides": "engine.anchors",
+    "CostModel": "engine.costs", "load_cost_model": "engine.costs",
+    "Backtest": "engine.pipeline", "backtest": "engine.pipeline", "load_backtest": "engine.pipeline",
+    "PriceStore": "engine.prices", "load_prices": "engine.prices", "write_prices": "engine.prices",
+    "build_straddles": "engine.straddle_table", "expand": "engine.straddle_table",
+    "wide_frame": "engine.frames",
+    "Coverage": "engine.validate", "validate_prices": "engine.validate",
+    "portfolio": "results.aggregation",
+    "Stats": "results.performance", "stats": "results.performance",
+    "synthesize": "synth",
+    "write_report": "results.report",
+}
+__all__ = sorted(["AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "example_amt_path", *_LAZY])
 
 
 def example_amt_path() -> Path:
@@ -52,7 +51,9 @@ def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'straddles' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
 
 def __dir__():

@@ -1,7 +1,5 @@
 """``python -m straddles``: the same as the ``straddles`` command."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

@@ -186,25 +186,27 @@ def _polynomial(x: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
     return result
 
 
-#: runs the CLI like the ``straddles`` script, then reports the process's own peak RSS (VmHWM).
-#: Linux carries a forked parent's high-water mark across exec into the child's rusage, so the
-#: child must read its own /proc status (reset at exec) instead.
+#: runs the CLI as the ``straddles`` script does (:func:`straddles.cli.run`), reporting the process's
+#: own peak RSS (VmHWM) just before it ends. Linux carries a forked parent's high-water mark across
+#: exec into the child's rusage, so the child must read its own /proc status (reset at exec) instead.
 _CHILD = """
 import sys
-from straddles.cli import main
-code = main(sys.argv[1:])
-try:
-    lines = open("/proc/self/status").read().splitlines()
-    sys.stderr.write("VmHWM " + next(l.split()[1] for l in lines if l.startswith("VmHWM")) + "\\n")
-except (OSError, StopIteration):
-    pass
-sys.exit(code)
+from straddles.cli import run
+
+def report_peak_rss():
+    try:
+        lines = open("/proc/self/status").read().splitlines()
+        sys.stderr.write("VmHWM " + next(l.split()[1] for l in lines if l.startswith("VmHWM")) + "\\n")
+    except (OSError, StopIteration):
+        pass
+
+run(sys.argv[1:], before_exit=report_peak_rss)
 """
 
 
 def _process_runs(amt_path: Path, prices, start_year: int, end_year: int, scratch: Path, cache_root: Path) -> dict:
-    """Wall seconds and peak RSS of ``straddles backtest`` as a fresh process with warm caches
-    (each command runs twice; the second run is reported)."""
+    """Wall seconds, CPU seconds (user + system, all threads) and peak RSS of ``straddles backtest``
+    as a fresh process with warm caches (each command runs twice; the second run is reported)."""
     runs = {}
     env = dict(os.environ, STRADDLES_CACHE_DIR=str(cache_root))
     for name, extra in (("backtest --no-days", ["--no-days"]), ("backtest (days written)", [])):
@@ -212,13 +214,17 @@ def _process_runs(amt_path: Path, prices, start_year: int, end_year: int, scratc
                    "--start", str(start_year), "--end", str(end_year), "--out", str(scratch / "process-out"),
                    *extra]
         for _ in range(2):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             process = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
             wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if process.returncode != 0:
                 raise RuntimeError(f"straddles {' '.join(command[3:])} failed: {process.stderr}")
         peak = [line.split()[1] for line in process.stderr.splitlines() if line.startswith("VmHWM ")]
-        runs[name] = {"wall_seconds": wall, "peak_rss_mb": int(peak[0]) / 1024 if peak else float("nan")}
+        runs[name] = {"wall_seconds": wall,
+                      "cpu_seconds": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+                      "peak_rss_mb": int(peak[0]) / 1024 if peak else float("nan")}
     return runs
 
 

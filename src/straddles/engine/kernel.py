@@ -5,11 +5,13 @@ Everything per straddle or per straddle-day happens here, in numba, over flat ar
 plans the parallel work, calls the compiled loop and hands back NumPy arrays.
 
 Parallel plan. Work is split into units of (asset, expiry year). A unit owns its straddles' rows
-in every output and adds its P&L into its asset's row of the (asset x date) aggregation grid.
-Expiry years run one after the other (a *phase* each) and the assets of a year run in parallel, so
-no two threads ever add into the same grid cell. Inside a unit straddles run in ``straddle_id``
-order, so every sum is taken in the same order for any thread count: results are bit-for-bit
-reproducible.
+in every output and adds its P&L into its asset's window of the aggregation grid: one flat array
+holding, asset after asset, a cell per calendar day from the first to the last day of the asset's
+straddle spans (cell ``grid_offsets[a] + day - grid_first_day[a]``), so the grid grows with the
+straddle-days, not with assets x the whole date range. Expiry years run one after the other (a
+*phase* each) and the assets of a year run in parallel, so no two threads ever add into the same
+grid cell. Inside a unit straddles run in ``straddle_id`` order, so every sum is taken in the same
+order for any thread count: results are bit-for-bit reproducible.
 
 Day rows. With days, a first pass (SELECT) decides how many day rows each straddle gets; a second
 pass writes them straight into preallocated columns. Because a year's straddles are a contiguous
@@ -141,7 +143,7 @@ def _greeks(model, S, X, v, A, t):
 def _process(i, status, model, leg_series, span_start, span_end, entry_month_end, entry_anchor, expiry_anchor,
              entry_offset, offsets, dates, values, buf, good, rolled, present,
              entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
-             grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
+             grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_base, weight,
              mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl,
              asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra, day_extra):
     """One straddle, start to end. See the module docstring and SPEC 6, 9-12, 16-18."""
@@ -223,7 +225,6 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
     total = 0.0
     total_cost = 0.0
     total_net = 0.0
-    cell = grid_row[i]
     w = weight[i]
     cost_slot = 4 if greeks else 0  # grid_extra's slots: GREEK_GRID_COLUMNS, then COST_GRID_COLUMNS
     gamma = vega = theta = gamma_pnl = theta_pnl = vega_pnl = resid_pnl = 0.0
@@ -272,24 +273,24 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
                 gamma_state, vega_state, theta_state = gamma, vega, theta
         if not np.isnan(mv) and d != e:
             mv_state, delta_state, s_state = mv, delta, S
-        column = ss + d - grid_origin
+        cell = grid_base[i] + ss + d
         if not np.isnan(pnl):
             total += pnl
-            grid_pnl[cell, column] += pnl * w
-            grid_opnl[cell, column] += opnl * w
-            grid_hpnl[cell, column] += hpnl * w
-            grid_count[cell, column] += 1
+            grid_pnl[cell] += pnl * w
+            grid_opnl[cell] += opnl * w
+            grid_hpnl[cell] += hpnl * w
+            grid_count[cell] += 1
             if greeks:
-                grid_extra[0, cell, column] += gamma_pnl * w
-                grid_extra[1, cell, column] += theta_pnl * w
-                grid_extra[2, cell, column] += vega_pnl * w
-                grid_extra[3, cell, column] += resid_pnl * w
+                grid_extra[0, cell] += gamma_pnl * w
+                grid_extra[1, cell] += theta_pnl * w
+                grid_extra[2, cell] += vega_pnl * w
+                grid_extra[3, cell] += resid_pnl * w
             if costs:
                 total_cost += cost_option + cost_hedge
                 total_net += pnl_net
-                grid_extra[cost_slot, cell, column] += cost_option * w
-                grid_extra[cost_slot + 1, cell, column] += cost_hedge * w
-                grid_extra[cost_slot + 2, cell, column] += pnl_net * w
+                grid_extra[cost_slot, cell] += cost_option * w
+                grid_extra[cost_slot + 1, cell] += cost_hedge * w
+                grid_extra[cost_slot + 2, cell] += pnl_net * w
         if mode == VALUE_AND_WRITE:
             r = day_start[i] + d - e  # day_start is relative to the buffer's first row
             day_date[r] = ss + d
@@ -321,7 +322,7 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
          status, model, leg_series, span_start, span_end, entry_month_end, entry_anchor, expiry_anchor,
-         entry_offset, weight, grid_row, grid_origin, offsets, dates, values,
+         entry_offset, weight, grid_base, offsets, dates, values,
          entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
          grid_pnl, grid_opnl, grid_hpnl, grid_count,
          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl,
@@ -339,7 +340,7 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
                          entry_anchor, expiry_anchor, entry_offset, offsets, dates, values, buf, good, rolled,
                          present,
                          entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
-                         grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
+                         grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_base, weight,
                          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl,
                          day_hpnl, day_pnl,
                          asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra,
@@ -386,11 +387,13 @@ class KernelOptions:
 
 @dataclass
 class KernelResult:
-    """Per-straddle outputs, the (asset x date) P&L grids and, when materialized, the day rows.
+    """Per-straddle outputs, the flat per-asset P&L grids and, when materialized, the day rows.
 
     Days are int32 day numbers (NO_DAY = none); missing floats are NaN (nulls in Arrow outputs).
     ``grid_extra`` holds the SPEC 17/18 sums named by ``options.grid_columns()``; ``cost_sums``
     the per-straddle ``cost_sum`` and ``pnl_net_sum`` (SPEC 18) when costs are on.
+    Asset ``a``'s grid cells are ``grid_offsets[a]:grid_offsets[a + 1]``, one per day from
+    ``grid_first_day[a]`` (see the module docstring).
     """
 
     status: np.ndarray
@@ -400,7 +403,8 @@ class KernelResult:
     strike_vol: np.ndarray
     n_days: np.ndarray
     pnl_sum: np.ndarray
-    grid_origin: int
+    grid_offsets: np.ndarray
+    grid_first_day: np.ndarray
     grid_pnl: np.ndarray
     grid_opnl: np.ndarray
     grid_hpnl: np.ndarray
@@ -409,6 +413,41 @@ class KernelResult:
     grid_extra: np.ndarray | None = None
     cost_sums: np.ndarray | None = None
     options: KernelOptions = KernelOptions()
+
+    @property
+    def grid_origin(self) -> int:
+        """The first day of any asset's grid window: column 0 of :meth:`dense`."""
+        windows = np.diff(self.grid_offsets) > 0
+        return int(self.grid_first_day[windows].min()) if windows.any() else 0
+
+    def dense(self, flat: np.ndarray) -> np.ndarray:
+        """A flat grid array (or a stack of them, such as ``grid_extra``) laid out as a dense
+        ``[..., asset, day - grid_origin]`` array: for checks and tests, not for the pipeline."""
+        origin, sizes = self.grid_origin, np.diff(self.grid_offsets)
+        width = int((self.grid_first_day + sizes)[sizes > 0].max()) - origin if (sizes > 0).any() else 0
+        out = np.zeros(flat.shape[:-1] + (len(sizes), width), flat.dtype)
+        for asset, size in enumerate(sizes):
+            start, first = int(self.grid_offsets[asset]), int(self.grid_first_day[asset]) - origin
+            out[..., asset, first:first + size] = flat[..., start:start + size]
+        return out
+
+
+def grid_windows(asset: np.ndarray, span_start: np.ndarray, span_end: np.ndarray,
+                 n_assets: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each asset's window of the flat grid: from the first to the last day of its straddles' spans.
+
+    Returns (offsets (n_assets + 1) int64, first day per asset int64); an asset without straddles
+    gets an empty window.
+    """
+    first = np.full(n_assets, np.iinfo(np.int64).max)
+    last = np.full(n_assets, np.iinfo(np.int64).min)
+    np.minimum.at(first, asset, span_start)
+    np.maximum.at(last, asset, span_end)
+    empty = first > last
+    first[empty], last[empty] = 0, -1
+    offsets = np.zeros(n_assets + 1, np.int64)
+    np.cumsum(last - first + 1, out=offsets[1:])
+    return offsets, first
 
 
 def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -437,8 +476,11 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     ``days=True`` materializes the day rows in ``result.days``. A ``day_sink`` instead receives
     them a few expiry years at a time, as a dict of NumPy columns (``straddle_id``, ``date``,
     ``dte``, ``legs``, ``mv``, ``delta``, ``opnl``, ``hpnl``, ``pnl``, plus the SPEC 17/18 columns
-    of ``options.day_columns()`` when those are on) that is only valid during the call;
-    ``result.days`` is then None. ``options`` turns on the SPEC 16-18 extensions.
+    of ``options.day_columns()`` when those are on); ``result.days`` is then None. Two buffers
+    alternate between chunks, so a chunk's arrays stay intact until the sink's next call returns: a
+    sink may write a chunk in the background while the kernel computes the next one, provided it
+    finishes with it before accepting another (and copies what it keeps). ``options`` turns on the
+    SPEC 16-18 extensions.
     """
     options = options or KernelOptions()
     n = len(frame)
@@ -450,8 +492,8 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     leg_series = np.ascontiguousarray(leg_series, dtype=np.int32)
     span_start, span_end = frame.span_start, frame.span_end
     entry_month_end = month_end(frame.entry_month)
-    grid_origin = int(span_start.min()) if n else 0
-    grid_days = int(span_end.max()) - grid_origin + 1 if n else 0
+    grid_offsets, grid_first_day = grid_windows(frame.asset, span_start, span_end, len(frame.assets))
+    grid_base = (grid_offsets[:-1] - grid_first_day)[frame.asset]  # straddle i's cell of day t: grid_base[i] + t
     rows, unit_bounds, phase_bounds = plan_units(frame.asset, frame.expiry_month // 12)  # phases: ascending years
     n_phases = len(phase_bounds) - 1
     max_span = int((span_end - span_start).max()) + 1 if n else 1
@@ -461,7 +503,7 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     hedge_bps = np.ascontiguousarray(options.hedge_bps if options.costs else np.zeros(0), dtype=np.float64)
 
     def new_outputs(with_grids: bool):
-        shape = (len(frame.assets), grid_days) if with_grids else (0, 0)
+        shape = int(grid_offsets[-1]) if with_grids else 0
         n_extra = len(options.grid_columns()) if with_grids else 0
         return dict(status=frame.status.copy(),
                     entry_date=np.full(n, NO_DAY, np.int32), expiry_date=np.full(n, NO_DAY, np.int32),
@@ -469,13 +511,13 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
                     n_days=np.zeros(n, np.int32), pnl_sum=np.full(n, np.nan),
                     grid_pnl=np.zeros(shape), grid_opnl=np.zeros(shape), grid_hpnl=np.zeros(shape),
                     grid_count=np.zeros(shape, np.int32),
-                    grid_extra=np.zeros((n_extra, *shape) if n_extra else (0, 0, 0)),
+                    grid_extra=np.zeros((n_extra, shape) if n_extra else (0, 0)),
                     cost_sums=np.full((2, n if options.costs else 0), np.nan))
 
     def call(out, mode, first_phase, end_phase, day_start, day_arrays):
         _run(rows, unit_bounds, phase_bounds, first_phase, end_phase, max_span, out["status"], frame.model,
              leg_series, span_start, span_end, entry_month_end, frame.entry_anchor, frame.expiry_anchor,
-             frame.entry_offset, frame.weight, frame.asset, grid_origin, store.offsets, store.dates,
+             frame.entry_offset, frame.weight, grid_base, store.offsets, store.dates,
              store.values, out["entry_date"], out["expiry_date"], out["strike"], out["strike_vol"],
              out["n_days"], out["pnl_sum"], out["grid_pnl"], out["grid_opnl"], out["grid_hpnl"],
              out["grid_count"], mode, day_start, day_arrays["date"], day_arrays["dte"], day_arrays["legs"],
@@ -484,7 +526,7 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
              out["cost_sums"], out["grid_extra"], day_arrays["extra"])
 
     def result(out, materialized):
-        return KernelResult(grid_origin=grid_origin, days=materialized, options=options,
+        return KernelResult(grid_offsets=grid_offsets, grid_first_day=grid_first_day, days=materialized, options=options,
                             **{**out, "grid_extra": out["grid_extra"] if options.grid_columns() else None,
                                "cost_sums": out["cost_sums"] if options.costs else None})
 
@@ -501,20 +543,21 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     expiry_year = frame.expiry_month // 12
     phase_ids = np.r_[np.searchsorted(expiry_year, np.unique(expiry_year)), n]
     chunks = _chunks(day_start[phase_ids], chunk_rows if day_sink is not None else None)
-    buffers = _day_arrays(max(day_start[phase_ids[hi]] - day_start[phase_ids[lo]] for lo, hi in chunks)
-                          if chunks else 0, extra_days)
+    largest = max(day_start[phase_ids[hi]] - day_start[phase_ids[lo]] for lo, hi in chunks) if chunks else 0
+    buffers = [_day_arrays(largest, extra_days) for _ in range(min(len(chunks), 2))]  # alternate (see the docstring)
     materialized = None
-    for lo, hi in chunks:
+    for number, (lo, hi) in enumerate(chunks):
         first_id, end_id = phase_ids[lo], phase_ids[hi]
         base = day_start[first_id]
-        call(out, VALUE_AND_WRITE, lo, hi, day_start - base, buffers)
+        call(out, VALUE_AND_WRITE, lo, hi, day_start - base, buffers[number % 2])
         size = int(day_start[end_id] - base)
-        chunk = {name: array[..., :size] for name, array in buffers.items() if name != "extra"}
+        buffer = buffers[number % 2]
+        chunk = {name: array[..., :size] for name, array in buffer.items() if name != "extra"}
         chunk["straddle_id"] = np.repeat(np.arange(first_id, end_id, dtype=np.int64), out["n_days"][first_id:end_id])
         if extra_days:
             for row, name in enumerate(GREEK_DAY_COLUMNS + COST_DAY_COLUMNS):
                 if name in options.day_columns():
-                    chunk[name] = buffers["extra"][row, :size]
+                    chunk[name] = buffer["extra"][row, :size]
         if day_sink is not None:
             day_sink(chunk)
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,19 +281,38 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
 
 
 class _DayWriter:
-    """A kernel day sink appending each chunk of day rows to a Parquet file as row groups."""
+    """A kernel day sink appending each chunk of day rows to a Parquet file as a row group, on a
+    writer thread.
+
+    pyarrow's Parquet writer is single-threaded but releases the GIL, as does the kernel, so the
+    writer encodes chunk k while the kernel computes chunk k+1. The kernel keeps a chunk's arrays
+    intact until the sink's next call returns (see :func:`~straddles.engine.kernel.run_kernel`),
+    and each call first waits for the previous chunk's write: at most one chunk is in flight.
+    The ``write outputs`` stage counts only the time the kernel waits for the writer.
+    """
 
     def __init__(self, path: Path, timer: StageTimer, schema: pa.Schema):
         self.path, self.timer, self.schema, self.writer, self.closed = path, timer, schema, None, False
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="straddles-days")
+        self._pending = None
 
     def __call__(self, chunk: dict) -> None:
         if not len(chunk["straddle_id"]):  # Parquet has no empty row groups; close() keeps the schema
             return
         with self.timer("write outputs"):
-            table = days_table(chunk)
-            if self.writer is None:
-                self.writer = pq.ParquetWriter(self.path, table.schema, **parquet_options(table.schema))
-            self.writer.write_table(table, row_group_size=table.num_rows)
+            self._wait()
+            self._pending = self._thread.submit(self._write, chunk)
+
+    def _write(self, chunk: dict) -> None:
+        table = days_table(chunk)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, **parquet_options(table.schema))
+        self.writer.write_table(table, row_group_size=table.num_rows)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # re-raises a failed write here, in the kernel's thread
 
     def close(self) -> None:
         """Finish the file (an empty table with the right schema if no straddle was valued)."""
@@ -300,9 +320,13 @@ class _DayWriter:
             return
         self.closed = True
         with self.timer("write outputs"):
-            if self.writer is None:
-                self.writer = pq.ParquetWriter(self.path, self.schema, **parquet_options(self.schema))
-            self.writer.close()
+            try:
+                self._wait()
+            finally:
+                self._thread.shutdown()
+                if self.writer is None:
+                    self.writer = pq.ParquetWriter(self.path, self.schema, **parquet_options(self.schema))
+                self.writer.close()
 
 
 def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
@@ -389,17 +413,24 @@ def days_table(days: dict[str, np.ndarray]) -> pa.Table:
 
 
 def asset_pnl_table(frame: StraddleFrame, result) -> pa.Table:
-    """Per-asset daily P&L (SPEC 13.3): a row per (asset, date) with at least one straddle P&L."""
-    asset_index, column = np.nonzero(result.grid_count)
+    """Per-asset daily P&L (SPEC 13.3): a row per (asset, date) with at least one straddle P&L.
+
+    The kernel's grid holds each asset's days in one window of a flat array, asset after asset,
+    so the cells with P&L, in grid order, are already the rows in (asset, date) order.
+    """
+    cells = np.flatnonzero(result.grid_count)
+    per_asset = np.diff(np.searchsorted(cells, result.grid_offsets))
+    asset = np.repeat(np.arange(len(per_asset), dtype=np.int32), per_asset)
+    days = cells - np.repeat(result.grid_offsets[:-1] - result.grid_first_day, per_asset)
     names = pa.array([a.underlying for a in frame.assets], pa.string())
     return pa.table({
-        "asset": pa.DictionaryArray.from_arrays(pa.array(asset_index.astype(np.int32)), names),
-        "date": date_array(column + result.grid_origin),
-        "pnl": pa.array(result.grid_pnl[asset_index, column]),
-        "opnl": pa.array(result.grid_opnl[asset_index, column]),
-        "hpnl": pa.array(result.grid_hpnl[asset_index, column]),
-        "n_straddles": pa.array(result.grid_count[asset_index, column]),
-        **{name: pa.array(result.grid_extra[slot, asset_index, column])  # SPEC 17/18 sums, when on
+        "asset": pa.DictionaryArray.from_arrays(pa.array(asset), names),
+        "date": date_array(days),
+        "pnl": pa.array(result.grid_pnl[cells]),
+        "opnl": pa.array(result.grid_opnl[cells]),
+        "hpnl": pa.array(result.grid_hpnl[cells]),
+        "n_straddles": pa.array(result.grid_count[cells]),
+        **{name: pa.array(result.grid_extra[slot, cells])  # SPEC 17/18 sums, when on
            for slot, name in enumerate(result.options.grid_columns())},
     })
 

@@ -7,6 +7,8 @@ names as a dictionary-encoded string column.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pyarrow as pa
 
@@ -48,9 +50,13 @@ PENDING = 0
 (UNSUPPORTED_EXPIRY, NO_LEGS, UNSUPPORTED_MODEL, NO_OVERRIDE, NO_ANCHOR,
  NO_PRICES, NO_ENTRY, NO_EXPIRY, BAD_ENTRY, VALUED, OPEN) = range(1, len(CODE_NAMES) + 1)
 
-#: the output dictionary: the ten SPEC 13.1 names, plus ``open`` only in runs that have open straddles
-_DICTIONARY = pa.array(CODE_NAMES[:-1], type=pa.string())
-_DICTIONARY_WITH_OPEN = pa.array(CODE_NAMES, type=pa.string())
+
+
+@cache
+def _dictionary(with_open: bool) -> pa.Array:
+    """The output dictionary: the ten SPEC 13.1 names, plus ``open`` only in runs that have open
+    straddles. Built on first use, not at import: pyarrow's first array conversion imports pandas."""
+    return pa.array(CODE_NAMES if with_open else CODE_NAMES[:-1], type=pa.string())
 
 
 def code_of(name: str) -> int:
@@ -61,5 +67,5 @@ def code_of(name: str) -> int:
 def status_array(codes: np.ndarray) -> pa.DictionaryArray:
     """Dictionary-encoded status names; PENDING becomes null."""
     codes = np.asarray(codes)
-    dictionary = _DICTIONARY_WITH_OPEN if (codes == OPEN).any() else _DICTIONARY
+    dictionary = _dictionary(bool((codes == OPEN).any()))
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8) - 1, mask=codes == PENDING), dictionary)
