@@ -38,8 +38,8 @@ HEDGE_KEYS = {
 RULE_TABLES = {"group_table": "error", "subgroup_table": "", "liquidity_table": 1, "limit_overrides": ""}
 _MONTH_MAP = re.compile(r"[A-Z]{12}")
 #: the sections of the file this module reads (SPEC 2.1); everything else is ignored
-_SECTIONS = ("amt", "expiry_schedules", "backtest", *RULE_TABLES)
-_PARSE_CACHE_VERSION = 1
+_SECTIONS = ("amt", "expiry_schedules", "backtest", "group_risk_multiplier_table", *RULE_TABLES)
+_PARSE_CACHE_VERSION = 3
 
 try:  # libyaml is ~10x faster than the pure-Python loader and resolves YAML 1.1 the same way
     _SafeLoader = yaml.CSafeLoader
@@ -96,6 +96,8 @@ class Amt:
     assets: tuple[Asset, ...]
     schedules: Mapping[str, list]
     backtest: Mapping[str, Any]
+    #: ``group_risk_multiplier_table`` as {group: multiplier} (STRATEGY S5 ``amt_multipliers``)
+    group_risk_multipliers: Mapping[str, float] = field(default_factory=dict)
     duplicate_underlyings: frozenset[str] = frozenset()
     _entries: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -213,6 +215,7 @@ def load_amt(path: str | Path) -> Amt:
     counts = Counter(asset.underlying for asset in assets)
     return Amt(path=path, assets=tuple(assets), schedules=schedules,
                backtest=backtest if isinstance(backtest, dict) else {},
+               group_risk_multipliers=_group_multipliers(path, document.get("group_risk_multiplier_table")),
                duplicate_underlyings=frozenset(name for name, count in counts.items() if count > 1))
 
 
@@ -283,6 +286,22 @@ def _compile_rules(path: Path, name: str, table: Any) -> list[tuple[str, re.Patt
         except re.error as exc:
             raise AmtError(path, None, f"{name}.Rows[{index}]", f"invalid regex {row[1]!r}: {exc}") from None
     return compiled
+
+
+def _group_multipliers(path: Path, table: Any) -> dict[str, float]:
+    """Rows ``[group, multiplier]`` of ``group_risk_multiplier_table`` (multipliers are numbers)."""
+    if table is None:
+        return {}
+    rows = table.get("Rows") if isinstance(table, dict) else None
+    if not isinstance(rows, list):
+        raise AmtError(path, None, "group_risk_multiplier_table", "expected a mapping with a Rows list")
+    result = {}
+    for index, row in enumerate(rows):
+        if not (isinstance(row, list) and len(row) == 2 and _is_number(row[1])):
+            raise AmtError(path, None, f"group_risk_multiplier_table.Rows[{index}]",
+                           f"expected [group, number], got {row!r}")
+        result[str(row[0])] = float(row[1])
+    return result
 
 
 def _first_hit(rules: list, record: dict, default: Any) -> Any:

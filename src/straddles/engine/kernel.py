@@ -288,13 +288,18 @@ def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, 
     return rows, unit_bounds, phase_bounds.astype(np.int64)
 
 
-def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int = DAY_CHUNK_ROWS) -> KernelResult:
+def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int = DAY_CHUNK_ROWS,
+               on_select=None) -> KernelResult:
     """Value every straddle of a :class:`~straddles.engine.straddle_table.StraddleFrame` against a price store.
 
     ``days=True`` materializes the day rows in ``result.days``. A ``day_sink`` instead receives
     them a few expiry years at a time, as a dict of NumPy columns (``straddle_id``, ``date``,
     ``dte``, ``legs``, ``mv``, ``delta``, ``opnl``, ``hpnl``, ``pnl``) that is only valid during
     the call; ``result.days`` is then None.
+
+    ``on_select``, when given with days, is called once after the SELECT pass and before any day
+    row, with the per-straddle ``status``, ``entry_date`` and ``n_days`` arrays: what a sink needs
+    to lay out its storage before the rows arrive (the strategy layer's cohort cube).
     """
     n = len(frame)
     pairs = [frame.catalog.pair(i) for i in range(len(frame.catalog))]
@@ -336,6 +341,8 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
 
     selected = new_outputs(with_grids=False)
     call(selected, SELECT, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0))
+    if on_select is not None:
+        on_select({name: selected[name] for name in ("status", "entry_date", "n_days")})
     day_start = np.zeros(n + 1, np.int64)
     np.cumsum(selected["n_days"], out=day_start[1:])
     # a phase is one expiry year, and a year's straddles are a contiguous straddle_id range

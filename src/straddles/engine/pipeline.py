@@ -6,6 +6,9 @@ outputs), times each one, and returns a :class:`Backtest` with three tables:
 * ``straddles``: one row per straddle with its dates, strike, status and P&L sum (SPEC 13.1);
 * ``days``: one row per valued straddle-day (SPEC 13.2), or None with ``days=False``;
 * ``asset_pnl``: weighted daily P&L per asset (SPEC 13.3), with the option/hedge split alongside.
+
+and, unless ``cohorts=False``, the cohort cube of the strategy layer (STRATEGY S1.5), built from
+the same streamed day rows (:mod:`straddles.strategy.cube`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -29,9 +33,12 @@ from .outputs import atomic_path, parquet_options, parquet_writer, write_files
 from .straddle_table import StraddleFrame, build_straddles
 from .totals import aggregate
 
+if TYPE_CHECKING:
+    from ..strategy.cube import Cohorts
+
 #: output file names inside a backtest folder
-STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE = (
-    "straddles.parquet", "days.parquet", "asset_pnl.parquet", "assets.parquet")
+STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE, COHORTS_FILE = (
+    "straddles.parquet", "days.parquet", "asset_pnl.parquet", "assets.parquet", "cohorts.parquet")
 #: columns of the straddle table, in SPEC 13.1 order; the leg columns follow
 STRADDLE_COLUMNS = (
     "straddle_id", "asset", "class", "group", "straddle", "schedule", "schid", "entry_month", "expiry_month",
@@ -72,6 +79,7 @@ class Backtest:
 
     ``assets`` lists the selected assets with their class, group and rule-table values, so that
     totals and reports need nothing but this object (or the folder it was written to).
+    ``cohorts`` is the strategy layer's cohort cube (None when not built).
     """
 
     straddles: pa.Table
@@ -79,6 +87,7 @@ class Backtest:
     asset_pnl: pa.Table
     assets: pa.Table
     timings: dict[str, float] = field(default_factory=dict)
+    cohorts: Cohorts | None = None
 
     def totals(self, by: str = "portfolio") -> pa.Table:
         """Plain sums of per-asset daily P&L by ``class``, ``group`` or over the ``portfolio``
@@ -116,14 +125,15 @@ class Backtest:
         tables = {STRADDLES_FILE: self.straddles, ASSET_PNL_FILE: self.asset_pnl, ASSETS_FILE: self.assets}
         if self.days is not None:
             tables[DAYS_FILE] = self.days
+        if self.cohorts is not None:
+            tables[COHORTS_FILE] = self.cohorts.to_arrow()
         return tables
 
     def write(self, directory: str | Path) -> list[Path]:
         """Write the tables as Parquet files into ``directory``, all or nothing."""
         directory = Path(directory)
         written = write_files({directory / name: parquet_writer(table) for name, table in self.tables().items()})
-        if self.days is None:
-            _remove_stale_day_table(directory)
+        _remove_stale_files(directory, days=self.days is None, cohorts=self.cohorts is None)
         return written
 
 
@@ -139,11 +149,16 @@ def load_backtest(directory: str | Path, days: bool = True) -> Backtest:
     missing = [name for name in (STRADDLES_FILE, ASSET_PNL_FILE, ASSETS_FILE) if not (directory / name).is_file()]
     if missing:
         raise StraddlesError(f"{directory}: not a backtest folder (missing {', '.join(missing)})")
-    day_file = directory / DAYS_FILE
+    day_file, cohort_file = directory / DAYS_FILE, directory / COHORTS_FILE
+    cohorts = None
+    if cohort_file.is_file():
+        from ..strategy.cube import Cohorts
+
+        cohorts = Cohorts.read(cohort_file)
     return Backtest(straddles=pq.read_table(directory / STRADDLES_FILE),
                     days=pq.read_table(day_file) if days and day_file.is_file() else None,
                     asset_pnl=pq.read_table(directory / ASSET_PNL_FILE),
-                    assets=pq.read_table(directory / ASSETS_FILE))
+                    assets=pq.read_table(directory / ASSETS_FILE), cohorts=cohorts)
 
 
 def as_backtest(source: Backtest | str | Path) -> Backtest:
@@ -157,7 +172,8 @@ def as_backtest(source: Backtest | str | Path) -> Backtest:
 
 
 def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, pattern: str = ".",
-             overrides=None, days: bool = True, live_only: bool = True, out: str | Path | None = None) -> Backtest:
+             overrides=None, days: bool = True, live_only: bool = True, out: str | Path | None = None,
+             cohorts: bool = True) -> Backtest:
     """Backtest every straddle the AMT implies for expiries in ``start_year``..``end_year``.
 
     ``prices`` is anything :func:`straddles.load_prices` accepts (a path, a table, a DataFrame, a
@@ -169,11 +185,15 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
     at a time instead of being held in memory: the returned Backtest then has ``days=None``
     (read it back with :func:`load_backtest`).
 
+    ``cohorts=True`` also builds the strategy layer's cohort cube (``result.cohorts``, and
+    ``cohorts.parquet`` in ``out``) from the streamed day rows; without days this costs a second
+    kernel pass over the straddles.
+
     >>> result = backtest("amt.yml", "prices.parquet", 2020, 2024)       # doctest: +SKIP
     >>> result.status_counts()["valued"], result.totals("class").num_rows  # doctest: +SKIP
     """
     with _cyclic_gc_paused():
-        return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out)
+        return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out, cohorts)
 
 
 @contextmanager
@@ -194,7 +214,7 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
-def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out) -> Backtest:
+def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out, cohorts) -> Backtest:
     from .prices import load_prices
 
     timer = StageTimer()
@@ -203,9 +223,15 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
             amt = load_amt(amt)
     with timer("load price store"):
         store = load_prices(prices)
+    settings = None
+    if cohorts:
+        from ..strategy.cube import amt_settings
+
+        settings = amt_settings(amt)
     if out is None:
-        frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days, timer)
-        return assemble(frame, result, days, timer)
+        frame, result, cube = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days, timer,
+                                         cohorts=settings)
+        return assemble(frame, result, days, timer, cube)
 
     directory = Path(out)
     with ExitStack() as files:  # every file is renamed into place only if the whole run succeeds
@@ -213,22 +239,25 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
         if days:
             day_writer = _DayWriter(files.enter_context(atomic_path(directory / DAYS_FILE)), timer)
             files.callback(day_writer.close)  # also on failure, before the temporary file goes
-        frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
-                                   timer=timer, day_sink=day_writer)
+        frame, result, cube = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
+                                         timer=timer, day_sink=day_writer, cohorts=settings)
         if day_writer is not None:
             day_writer.close()
-        backtest_ = assemble(frame, result, False, timer)
+        backtest_ = assemble(frame, result, False, timer, cube)
         with timer("write outputs"):
             for name, table in backtest_.tables().items():
                 parquet_writer(table)(files.enter_context(atomic_path(directory / name)))
-    if not days:
-        _remove_stale_day_table(directory)
+    _remove_stale_files(directory, days=not days, cohorts=cube is None)
     return backtest_
 
 
-def _remove_stale_day_table(directory: Path) -> None:
-    """A day table left in the folder by an earlier run would not match results written without one."""
-    (directory / DAYS_FILE).unlink(missing_ok=True)
+def _remove_stale_files(directory: Path, days: bool, cohorts: bool) -> None:
+    """A day table or cube left in the folder by an earlier run would not match results written
+    without one."""
+    if days:
+        (directory / DAYS_FILE).unlink(missing_ok=True)
+    if cohorts:
+        (directory / COHORTS_FILE).unlink(missing_ok=True)
 
 
 class _DayWriter:
@@ -256,22 +285,48 @@ class _DayWriter:
 
 
 def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
-               overrides=None, days: bool = True, timer: StageTimer | None = None, day_sink=None):
+               overrides=None, days: bool = True, timer: StageTimer | None = None, day_sink=None, cohorts=None):
     """The compute stages: expand the straddles, resolve their legs, run the kernel.
 
-    Returns the :class:`StraddleFrame` and the kernel's :class:`~straddles.engine.kernel.KernelResult`;
-    ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`).
+    Returns the :class:`StraddleFrame`, the kernel's :class:`~straddles.engine.kernel.KernelResult`
+    and the cohort cube (None unless ``cohorts``, the AMT settings the cube carries, is given);
+    ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`), and the
+    cube is filled from the same rows.
     """
     from .kernel import run_kernel
 
     timer = timer or StageTimer()
     frame = build_straddles(amt, start_year, end_year, pattern, live_only, overrides, timer=timer)
+    builder = None
+    if cohorts is not None:
+        from ..strategy.cube import CohortBuilder
+
+        builder = CohortBuilder(frame.asset, frame.weight, cohorts)
+    sink = day_sink
+    if builder is not None and not days:
+        sink = _tee(day_sink, builder, timer)
     with timer("kernel"):
-        result = run_kernel(frame, store, days=days, day_sink=day_sink)
-    return frame, result
+        result = run_kernel(frame, store, days=days, day_sink=sink,
+                            on_select=builder.layout if builder is not None else None)
+    if builder is None:
+        return frame, result, None
+    if days:  # the day rows were materialized in one chunk
+        with timer("cohort cube"):
+            builder(result.days)
+    return frame, result, builder.result()
 
 
-def assemble(frame: StraddleFrame, result, days: bool, timer: StageTimer | None = None) -> Backtest:
+def _tee(day_sink, builder, timer: StageTimer):
+    """A day sink feeding ``day_sink`` (if any) and then the cube ``builder`` (timed on its own)."""
+    def sink(chunk: dict) -> None:
+        if day_sink is not None:
+            day_sink(chunk)
+        with timer("cohort cube"):
+            builder(chunk)
+    return sink
+
+
+def assemble(frame: StraddleFrame, result, days: bool, timer: StageTimer | None = None, cohorts=None) -> Backtest:
     """The Arrow outputs of a kernel run: aggregation, then the straddle, day and asset tables."""
     timer = timer or StageTimer()
     with timer("aggregation"):
@@ -280,7 +335,8 @@ def assemble(frame: StraddleFrame, result, days: bool, timer: StageTimer | None 
         straddles = straddle_table(frame, result)
         day_table = days_table(result.days) if days else None
         assets = assets_table(frame)
-    return Backtest(straddles=straddles, days=day_table, asset_pnl=asset_pnl, assets=assets, timings=timer.seconds)
+    return Backtest(straddles=straddles, days=day_table, asset_pnl=asset_pnl, assets=assets, timings=timer.seconds,
+                    cohorts=cohorts)
 
 
 def straddle_table(frame: StraddleFrame, result) -> pa.Table:
