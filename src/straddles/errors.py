@@ -36,3 +36,8 @@ class OverridesError(StraddlesError):
 
 class PriceStoreError(StraddlesError):
     """An invalid price source: the message names the source and the offending row or series."""
+
+
+class StrategyError(StraddlesError):
+    """An invalid strategy input, e.g. a signal_table row outside the grammar: the message names
+    the file and the row (STRATEGY.md)."""
