@@ -13,7 +13,7 @@ from straddles.engine.legs import LEG_NAMES
 from straddles.engine.pipeline import days_table, straddle_table
 from straddles.engine.prices import PriceStore
 from straddles.strategy import reference as ref
-from straddles.strategy.cube import CohortBuilder, Cohorts, asset_books, base_matrices
+from straddles.strategy.cube import CohortBuilder, Cohorts, base_matrices, books
 from straddles.synth import synthesize
 
 TOLERANCE = 1e-12
@@ -36,9 +36,9 @@ def test_inception_lock_spec_s1():
     """SPEC-S1: straddle 1 holds W[day 1] = 1, straddle 2 W[day 3] = 3."""
     cube = _spec_s1_cube()
     W = np.arange(1.0, 7.0)[:, None]
-    books = asset_books(cube, W, 101, cube.lock_days("entry"), 101, 6, columns=("pnl",), sides=("all",))
+    long_, short = books(cube, W, 101, cube.lock_days("entry"), 101, 6, cube.columns["pnl"][None, :])
     P, _ = base_matrices(cube, 101, 6, 1)
-    got = np.where(np.isnan(P), np.nan, books["all", "pnl"])[:, 0]
+    got = np.where(np.isnan(P[:, 0]), np.nan, long_[0, 0] + short[0, 0])
     np.testing.assert_allclose(got, [np.nan, 0.0, 0.25, 0.5, -0.75, -0.5], rtol=0, atol=1e-15)
 
 
@@ -110,13 +110,15 @@ def test_books_equal_direct_sum_through_the_lock(seed, tmp_path):
     W = rng.normal(size=(n_days + 10, n_assets))
     W[rng.random(W.shape) < 0.2] = np.nan
     P, _ = base_matrices(cube, start, n_days, n_assets)
+    columns = ("pnl", "opnl", "hpnl")
+    values = np.stack([cube.columns[name] for name in columns])
     for inception in ("entry", "month_start"):
-        books = asset_books(cube, W, origin, cube.lock_days(inception), start, n_days,
-                            columns=("pnl", "opnl", "hpnl"), sides=("all", "long", "short"))
-        for (side, column), got in books.items():
-            expected = ref.direct_books(straddles_, days, assets, W, origin, start, n_days, inception, column, side)
-            got = np.where(np.isnan(P), np.nan, got)
-            np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE, err_msg=f"{inception} {side} {column}")
+        long_, short = books(cube, W, origin, cube.lock_days(inception), start, n_days, values)
+        for k, column in enumerate(columns):
+            for side, got in (("long", long_[k]), ("short", short[k]), ("all", long_[k] + short[k])):
+                expected = ref.direct_books(straddles_, days, assets, W, origin, start, n_days, inception, column, side)
+                got = np.where(np.isnan(P), np.nan, got.T)
+                np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE, err_msg=f"{inception} {side} {column}")
 
 
 def test_base_matrices_match_the_asset_pnl_table(tmp_path):

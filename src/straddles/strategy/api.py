@@ -41,25 +41,18 @@ def strategy_weights(ctx: StrategyContext, spec: StrategySpec, inception: str = 
 
 
 def book_series(ctx: StrategyContext, W: np.ndarray, inception: str, leverage: float, origin: int | None = None,
-                columns=("pnl",)) -> dict:
-    """Per-asset long and short books of W (through the lock) times ``leverage``:
-    ``{(side, column): [days, assets]}`` with side ``all``, ``long``, ``short``; NaN where the
-    asset has no pnl."""
-    books = ctx.books(W, inception, columns, sides=("long", "short"), origin=origin)
-    out = {}
-    for column in columns:
-        long_, short = books["long", column] * leverage, books["short", column] * leverage
-        out["long", column], out["short", column], out["all", column] = long_, short, long_ + short
-    return out
+                columns=("pnl",), scope: str = "total") -> dict:
+    """:meth:`StrategyContext.books` of W times ``leverage``: fractions of capital."""
+    return {key: value * leverage for key, value in ctx.books(W, inception, columns, scope, origin).items()}
 
 
-def daily_pnl(ctx: StrategyContext, books: dict) -> dict[str, np.ndarray]:
-    """The portfolio's daily series ``pnl, pnl_long, pnl_short, opnl, hpnl, …`` (0 without P&L)."""
+def daily_pnl(books: dict) -> dict[str, np.ndarray]:
+    """The daily series ``pnl, pnl_long, pnl_short, opnl, hpnl, …`` of books (0 without P&L)."""
     series = {"pnl": books["all", "pnl"], "pnl_long": books["long", "pnl"], "pnl_short": books["short", "pnl"]}
     for (side, column), value in books.items():
         if side == "all" and column != "pnl":
             series[column] = value
-    return {name: np.nan_to_num(ctx.total(value), nan=0.0) for name, value in series.items()}
+    return {name: np.nan_to_num(value, nan=0.0) for name, value in series.items()}
 
 
 def pnl_table(dates: np.ndarray, series: dict[str, np.ndarray]) -> pa.Table:
@@ -176,15 +169,15 @@ def strategy(source, spec=None, capital: float | None = None, leverage: float | 
             W = nb.normalize_gross(W)
         dates, name = np.arange(origin, origin + len(W), dtype=np.int32), "weights"
     columns = ctx.cohorts.value_columns
-    books = book_series(ctx, W, inception, leverage, origin, columns)
-    series = daily_pnl(ctx, books)
-    table = pnl_table(ctx.dates, series)
+    by_scope = {scope: book_series(ctx, W, inception, leverage, origin, columns, scope)
+                for scope in ("total", "asset", "group")}
+    table = pnl_table(ctx.dates, daily_pnl(by_scope["total"]))
     result_stats = stats(table, "portfolio")
     return StrategyResult(
         name=name, spec=spec if weights is None else None, capital=capital, leverage=leverage, inception=inception,
         weights=_long_table(dates, ctx.assets, W, "asset", "weight"), pnl=table,
-        asset_pnl=_cells(ctx, books, ctx.assets, lambda m: m, "asset"),
-        group_pnl=_cells(ctx, books, ctx.groups, ctx.group_sum, "group"),
+        asset_pnl=_cells(ctx, by_scope["asset"], ctx.assets, "asset"),
+        group_pnl=_cells(ctx, by_scope["group"], ctx.groups, "group"),
         stats=result_stats, ls_correlation=ls_correlation(result_stats))
 
 
@@ -227,13 +220,12 @@ def _long_table(dates: np.ndarray, names: list[str], matrix: np.ndarray, key: st
     })
 
 
-def _cells(ctx, books: dict, names: list[str], reduce, key: str) -> pa.Table:
+def _cells(ctx, books: dict, names: list[str], key: str) -> pa.Table:
     """Per-asset or per-group rows with P&L: ``date, <key>, pnl, pnl_long, pnl_short, opnl, …``."""
-    matrices = {"pnl": reduce(books["all", "pnl"]), "pnl_long": reduce(books["long", "pnl"]),
-                "pnl_short": reduce(books["short", "pnl"])}
+    matrices = {"pnl": books["all", "pnl"], "pnl_long": books["long", "pnl"], "pnl_short": books["short", "pnl"]}
     for (side, column), value in books.items():
         if side == "all" and column != "pnl":
-            matrices[column] = reduce(value)
+            matrices[column] = value
     day, index = np.nonzero(~np.isnan(matrices["pnl"]))
     columns = {"date": date_array(ctx.dates[day]),
                key: pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32)), pa.array(names, pa.string()))}

@@ -14,10 +14,12 @@ import numpy as np
 from ..engine.pipeline import Backtest, as_backtest
 from ..errors import StrategyError
 from . import nb
-from .cube import INCEPTIONS, Cohorts, asset_books, base_matrices
+from .cube import INCEPTIONS, Cohorts, base_matrices, books
 
 #: EMA window of the risk estimates (S5) and of the hedge's moments (S6)
 RISK_WINDOW = 365
+#: what a book sums over: each asset, each AMT group, or everything
+SCOPES = ("asset", "group", "total")
 
 
 class StrategyContext:
@@ -64,6 +66,13 @@ class StrategyContext:
                       np.searchsorted(self.group[order], np.arange(len(self.groups) + 1)).astype(np.int64)),
         }
         self._cache: dict = {}
+        # per scope: each cohort's bucket, the number of buckets, and where a bucket has a pnl
+        self._scopes = {
+            "asset": (cohorts.asset.astype(np.int64), len(self.assets), self.has),
+            "group": (self.group[cohorts.asset], len(self.groups),
+                      np.column_stack([self.has[:, self.group == g].any(axis=1) for g in range(len(self.groups))])),
+            "total": (np.zeros(len(cohorts), np.int64), 1, self.has.any(axis=1)[:, None]),
+        }
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -80,26 +89,27 @@ class StrategyContext:
             raise StrategyError(f"strategy: inception must be one of {', '.join(INCEPTIONS)}, got {inception!r}")
         return self.cached(("lock", inception), lambda: self.cohorts.lock_days(inception))
 
-    def books(self, W: np.ndarray, inception: str, columns=("pnl",), sides=("all",), origin: int | None = None) -> dict:
-        """Per-asset books of W through the lock (S1.4), NaN where the asset has no pnl."""
-        books = asset_books(self.cohorts, W, self.start if origin is None else origin, self.lock(inception),
-                            self.start, self.n_days, columns, sides)
-        return {key: np.where(self.has, value, np.nan) for key, value in books.items()}
+    def values(self, columns: tuple[str, ...]) -> np.ndarray:
+        """The cube columns stacked as ``float64[n_cols, n_cells]`` (cached)."""
+        return self.cached(("values", columns), lambda: np.stack([self.cohorts.columns[c] for c in columns]))
 
-    def group_sum(self, C: np.ndarray) -> np.ndarray:
-        """[days, groups]: per-group sums of a per-asset matrix, NaN where no asset has a value."""
-        out = np.full((C.shape[0], len(self.groups)), np.nan)
-        for g in range(len(self.groups)):
-            part = C[:, self.group == g]
-            present = ~np.isnan(part).all(axis=1)
-            out[present, g] = np.nansum(part[present], axis=1)
+    def books(self, W: np.ndarray, inception: str, columns=("pnl",), scope: str = "asset",
+              origin: int | None = None) -> dict:
+        """Books of W through the lock (S1.4) per asset, group or in total: ``{(side, column):
+        [days, buckets]}`` (``[days]`` for ``total``) with side ``long``, ``short`` and ``all``,
+        NaN where no straddle of the bucket has a pnl. ``origin`` is W's first day (default: the
+        grid's)."""
+        bucket, n_buckets, has = self._scopes[scope]
+        long_, short = books(self.cohorts, W, self.start if origin is None else origin, self.lock(inception),
+                             self.start, self.n_days, self.values(tuple(columns)), bucket, n_buckets)
+        out = {}
+        for k, column in enumerate(columns):
+            sides = {"long": long_[k].T, "short": short[k].T}
+            sides["all"] = sides["long"] + sides["short"]
+            for side, value in sides.items():
+                value = np.where(has, value, np.nan)
+                out[side, column] = value[:, 0] if scope == "total" else value
         return out
-
-    @staticmethod
-    def total(C: np.ndarray) -> np.ndarray:
-        """[days]: the sum over assets, NaN where no asset has a value."""
-        present = ~np.isnan(C).all(axis=1)
-        return np.where(present, np.nansum(C, axis=1), np.nan)
 
     def ema(self, x: np.ndarray, n: int = RISK_WINDOW) -> np.ndarray:
         return nb.ema(np.ascontiguousarray(x), n)

@@ -15,7 +15,7 @@ days). The lock day is not stored: it is computed when a strategy runs (the day 
 or before the first day of the entry month), so one cube serves both inception modes.
 
 :class:`CohortBuilder` fills a cube from the backtest kernel's streamed day chunks (the whole day
-table is never in memory). :func:`asset_books` turns a weight matrix into per-asset books through
+table is never in memory). :func:`books` turns a weight matrix into long and short books through
 the lock: one pass over the cube.
 
 This module imports numba only inside the functions that compute (``from . import nb``), so that
@@ -213,40 +213,35 @@ class CohortBuilder:
         return Cohorts(self.c_asset, self.c_entry, self.c_length, self.offset, columns, self.count, self.settings)
 
 
-def asset_books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_start: int, n_days: int,
-                columns=("pnl",), sides=("all",)) -> dict:
-    """Per-asset books of the weight matrix ``W`` (rows = days from ``origin``) through the lock.
+def books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_start: int, n_days: int,
+          values: np.ndarray, bucket: np.ndarray | None = None, n_buckets: int | None = None):
+    """The long and short books of the weight matrix ``W`` (rows = days from ``origin``) through
+    the lock (S1.4): ``Σ_k w_k·x_k(d)·W[lock_k, a_k]`` over each bucket's cohorts, with
+    ``max(W, 0)`` and ``min(W, 0)``.
 
-    Returns ``{(side, column): float64[n_days, n_assets]}`` over the grid of ``n_days`` days from
-    ``grid_start``: ``Σ_k w_k·x_k(d)·W[lock_k, a_k]`` (S1.4) with side ``all`` (W), ``long``
-    (max(W, 0)) or ``short`` (min(W, 0)). Cells are 0, not NaN, where the asset has no pnl: mask
-    them with :func:`has_pnl`.
+    ``values`` is ``float64[n_cols, n_cells]`` (cube columns stacked, see :meth:`Cohorts.stacked`);
+    ``bucket`` maps each cohort to a bucket (default: its asset). Returns ``(long, short)``, each
+    ``float64[n_cols, n_buckets, n_days]`` over the grid of ``n_days`` days from ``grid_start``,
+    0 (not NaN) where the bucket has no pnl. One pass over the cube.
     """
     from . import nb
 
     wc = nb.cohort_weights(W, origin, lock, cohorts.asset)
-    values = np.stack([cohorts.columns[name] for name in columns]) if len(columns) else np.zeros((0, 0))
-    start = (cohorts.entry.astype(np.int64) - grid_start)
-    result = {}
-    for side in sides:
-        side_weights = wc if side == "all" else (np.maximum(wc, 0.0) if side == "long" else np.minimum(wc, 0.0))
-        out = np.zeros((len(columns), W.shape[1], n_days))
-        nb.cohort_books(values, cohorts.asset, start, cohorts.length, cohorts.offset, side_weights, out)
-        for k, name in enumerate(columns):
-            result[side, name] = out[k].T
-    return result
+    if bucket is None:
+        bucket, n_buckets = cohorts.asset, W.shape[1]
+    long_ = np.zeros((len(values), n_buckets, n_days))
+    short = np.zeros((len(values), n_buckets, n_days))
+    nb.cohort_books(values, bucket, cohorts.entry.astype(np.int64) - grid_start, cohorts.length, cohorts.offset,
+                    wc, long_, short)
+    return long_, short
 
 
 def base_matrices(cohorts: Cohorts, grid_start: int, n_days: int, n_assets: int) -> tuple[np.ndarray, np.ndarray]:
     """P and V of S2 over the grid: ``P = Σ w·pnl`` and ``V = Σ w·vol / Σ w`` over each asset's
     straddles with a pnl that day, NaN where none (V also NaN where one of them has no vol)."""
-    from . import nb
-
     values = np.stack([cohorts.columns["pnl"], cohorts.columns["vol"], cohorts.columns["weight"],
                        cohorts.count.astype(np.float64)])
-    out = np.zeros((4, n_assets, n_days))
-    nb.cohort_books(values, cohorts.asset, cohorts.entry.astype(np.int64) - grid_start, cohorts.length,
-                    cohorts.offset, np.ones(len(cohorts)), out)
+    out, _ = books(cohorts, np.ones((1, n_assets)), 0, np.zeros(len(cohorts), np.int64), grid_start, n_days, values)
     pnl, vol, weight, count = (out[k].T for k in range(4))
     has = count > 0
     with np.errstate(invalid="ignore", divide="ignore"):

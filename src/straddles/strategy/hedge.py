@@ -17,14 +17,14 @@ def _scale_longs(W: np.ndarray, factor: np.ndarray) -> np.ndarray:
 
 def global_beta(ctx, W: np.ndarray, inception: str) -> np.ndarray:
     """β per day between the long and the short book of W (all straddles, through the lock)."""
-    books = ctx.books(W, inception, sides=("long", "short"))
-    return nb.beta(ctx.total(books["long", "pnl"]), ctx.total(books["short", "pnl"]), RISK_WINDOW, MIN_BETA_DAYS)
+    books = ctx.books(W, inception, scope="total")
+    return nb.beta(books["long", "pnl"], books["short", "pnl"], RISK_WINDOW, MIN_BETA_DAYS)
 
 
 def group_beta(ctx, W: np.ndarray, inception: str) -> np.ndarray:
     """β per day and group from each group's own long and short books: [days, groups]."""
-    books = ctx.books(W, inception, sides=("long", "short"))
-    long_book, short_book = ctx.group_sum(books["long", "pnl"]), ctx.group_sum(books["short", "pnl"])
+    books = ctx.books(W, inception, scope="group")
+    long_book, short_book = books["long", "pnl"], books["short", "pnl"]
     return np.column_stack([nb.beta(long_book[:, g], short_book[:, g], RISK_WINDOW, MIN_BETA_DAYS)
                             for g in range(len(ctx.groups))])
 

@@ -59,23 +59,26 @@ def cohort_weights(W, origin, lock, asset):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def cohort_books(values, asset, start, length, offset, wc, out):
-    """``out[k, a, d] += wc[c] · values[k, cell]`` over every cell of every cohort with a weight.
+def cohort_books(values, bucket, start, length, offset, wc, out_long, out_short):
+    """``out[k, bucket[c], d] += wc[c] · values[k, cell]`` over every cell of every cohort with a
+    weight, into ``out_long`` for a positive weight and ``out_short`` for a negative one.
 
-    ``start`` is each cohort's first day as a grid index; cells outside the grid are skipped.
-    ``out`` is zeroed by the caller; ``(assets, days)`` keeps each cohort's run contiguous.
+    ``start`` is each cohort's first day as a grid index; cells outside the grid are skipped. The
+    outputs are zeroed by the caller; ``(buckets, days)`` keeps each cohort's run contiguous.
     """
-    n_cols, n_days = values.shape[0], out.shape[2]
-    for c in range(len(asset)):
+    n_cols, n_days = values.shape[0], out_long.shape[2]
+    for c in range(len(bucket)):
         w = wc[c]
         if w == 0.0:
             continue
-        a, o = asset[c], offset[c]
-        lo, hi = max(0, -start[c]), min(length[c], n_days - start[c])
-        for j in range(lo, hi):
-            d = start[c] + j
-            for k in range(n_cols):
-                out[k, a, d] += w * values[k, o + j]
+        out = out_long if w > 0.0 else out_short
+        b, o = bucket[c], offset[c]
+        s = start[c]
+        lo, hi = max(0, -s), min(length[c], n_days - s)
+        for k in range(n_cols):  # contiguous runs in both arrays: the inner loop vectorizes
+            row, source = out[k, b], values[k]
+            for j in range(lo, hi):
+                row[s + j] += w * source[o + j]
 
 
 # --- along time, per asset ---------------------------------------------------------------------

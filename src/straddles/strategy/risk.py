@@ -29,7 +29,7 @@ def asset_risk(ctx, arp: str) -> np.ndarray:
 
 def class_risk(ctx, W: np.ndarray, inception: str) -> np.ndarray:
     """``crp=abs``: per group, 1/EMA_365(|group book of W|), sumabs over groups, per asset."""
-    book = ctx.group_sum(ctx.books(W, inception)["all", "pnl"])
+    book = ctx.books(W, inception, scope="group")["all", "pnl"]
     with np.errstate(invalid="ignore", divide="ignore"):
         inverse = finite(1.0 / ctx.ema(np.abs(book), RISK_WINDOW))
     return nb.sumabs(inverse)[:, ctx.group]
