@@ -32,16 +32,22 @@ from .engine.straddle_table import build_straddles, expand
 __version__ = "0.1.0"
 
 #: public names whose modules import numba or matplotlib, loaded on first use
-_LAZY = {"synthesize": "synth", "write_report": "results.report"}
+_LAZY = {"synthesize": "synth", "write_report": "results.report", "strategy": "strategy.api",
+         "StrategyResult": "strategy.api", "StrategySpec": "strategy.spec", "sweep": "strategy.sweep"}
 __all__ = sorted(["Amt", "Asset", "load_amt", "Overrides", "load_overrides", "Backtest", "backtest", "load_backtest",
                   "AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "build_straddles", "expand",
                   "PriceStore", "load_prices", "write_prices", "portfolio", "Stats", "stats", "example_amt_path",
-                  *_LAZY])
+                  "example_grid_path", *_LAZY])
 
 
 def example_amt_path() -> Path:
     """Path of the example AMT bundled with the package (its overrides.csv lies beside it)."""
     return Path(__file__).parent / "data" / "example" / "amt.yml"
+
+
+def example_grid_path() -> Path:
+    """Path of the bundled sweep grid (STRATEGY S7), 320 strategies on the example AMT."""
+    return Path(__file__).parent / "data" / "example" / "grid.yml"
 
 
 def __getattr__(name: str):

@@ -9,6 +9,7 @@ distributed runner ships to a worker (context built once per worker, a list of n
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ import pyarrow as pa
 from ..results.performance import (annualized_return, annualized_volatility, daily_series, hit_ratio,
                                    max_drawdown, pairwise_correlation, sharpe_ratio)
 from .api import book_series, daily_pnl, pnl_table, strategy_weights
+from ..errors import StrategyError
 from .context import StrategyContext
 from .spec import StrategySpec, grid_specs
 
@@ -87,6 +89,25 @@ def sweep(source, grid: Iterable[str] | Mapping, inception: str = "entry", amt_m
             progress(min(first + BATCH, len(specs)), len(specs))
     table = pa.concat_tables(parts) if parts else SCHEMA.empty_table()
     return sort_by_sharpe(table)
+
+
+def load_grid(path) -> list | dict:
+    """A sweep grid from YAML (the mapping or list of S7); a bad file is a one-line error."""
+    import yaml
+
+    try:
+        grid = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise StrategyError(f"{path}: cannot read the grid: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise StrategyError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(grid, (list, dict)):
+        raise StrategyError(f"{path}: a grid is a list of strategy names or a mapping of field -> list")
+    try:
+        grid_specs(grid)
+    except StrategyError as exc:
+        raise StrategyError(f"{path}: {exc}") from None
+    return grid
 
 
 def sort_by_sharpe(table: pa.Table) -> pa.Table:
