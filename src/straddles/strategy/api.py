@@ -22,6 +22,7 @@ from . import nb
 from .context import StrategyContext
 from .hedge import hedged
 from .risk import risk_weighted
+from .signals import check_signals
 from .spec import StrategySpec
 from .transforms import signal_weights
 
@@ -34,6 +35,7 @@ def strategy_weights(ctx: StrategyContext, spec: StrategySpec, inception: str = 
     """The sized weights W of ``spec``: ``[days, assets]``, each day Σ|W| = 1 or all 0 (S1.6)."""
     if not (isinstance(lag, (int, np.integer)) and lag >= 0):
         raise StrategyError(f"strategy: lag must be a non-negative integer, got {lag!r}")
+    check_signals(ctx, spec.signals)
     W = signal_weights(ctx, spec.input, spec.signals, spec.rank, int(lag))
     W = risk_weighted(ctx, W, spec.arp, spec.crp, inception, amt_multipliers)
     W = hedged(ctx, W, spec.hedge, inception)

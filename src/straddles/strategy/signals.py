@@ -35,13 +35,19 @@ def _signal(ctx, x: np.ndarray, signal: Signal) -> np.ndarray:
     return finite(_amt_row(ctx, x, signal.name))
 
 
+def check_signals(ctx, signals) -> None:
+    """Raise for a signal naming no row of the AMT's ``signal_table`` (before anything runs)."""
+    for text in signals:
+        signal = Signal.parse(text)
+        if signal.kind == "amt" and signal.name not in ctx.signal_rows:
+            known = ", ".join(sorted(ctx.signal_rows)) or "none"
+            raise StrategyError(f"strategy: no AMT signal_table row named {signal.name!r} (rows: {known})")
+
+
 def _amt_row(ctx, x: np.ndarray, name: str) -> np.ndarray:
     from .recursion import parse_signal_row, run_program
 
     def program():
-        row = ctx.signal_rows.get(name)
-        if row is None:
-            known = ", ".join(sorted(ctx.signal_rows)) or "none"
-            raise StrategyError(f"strategy: no AMT signal_table row named {name!r} (rows: {known})")
-        return parse_signal_row(str(row[0]), str(row[1]), str(row[2] if len(row) > 2 else "") or "")
+        row = ctx.signal_rows[name]
+        return parse_signal_row(str(row[0]), str(row[1]), str(row[2] if len(row) > 2 else ""))
     return run_program(ctx.cached(("program", name), program), x)
