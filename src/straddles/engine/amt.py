@@ -37,8 +37,12 @@ HEDGE_KEYS = {
 #: rule tables read for reporting, with the default when no row hits (SPEC 2.6)
 RULE_TABLES = {"group_table": "error", "subgroup_table": "", "liquidity_table": 1, "limit_overrides": ""}
 _MONTH_MAP = re.compile(r"[A-Z]{12}")
-#: the sections of the file this module reads (SPEC 2.1); everything else is ignored
-_SECTIONS = ("amt", "expiry_schedules", "backtest", "group_risk_multiplier_table", *RULE_TABLES)
+#: a NAME of the signal language (STRATEGY S3): an ASCII letter, then ASCII letters, digits or _
+SIGNAL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: built-in signals without a window: no signal_table row may take their names (STRATEGY S3, S7)
+RESERVED_SIGNALS = ("clm", "vol")
+#: the sections of the file this module reads (SPEC 2.1, STRATEGY S3); everything else is ignored
+_SECTIONS = ("amt", "expiry_schedules", "backtest", "signal_table", "group_risk_multiplier_table", *RULE_TABLES)
 _PARSE_CACHE_VERSION = 3
 
 try:  # libyaml is ~10x faster than the pure-Python loader and resolves YAML 1.1 the same way
@@ -96,6 +100,8 @@ class Amt:
     assets: tuple[Asset, ...]
     schedules: Mapping[str, list]
     backtest: Mapping[str, Any]
+    #: the ``signal_table`` rows as ``(name, calc, init)`` strings, in file order (STRATEGY S3)
+    signal_table: tuple[tuple[str, str, str], ...] = ()
     #: ``group_risk_multiplier_table`` as {group: multiplier} (STRATEGY S5 ``amt_multipliers``)
     group_risk_multipliers: Mapping[str, float] = field(default_factory=dict)
     duplicate_underlyings: frozenset[str] = frozenset()
@@ -186,7 +192,7 @@ def load_amt(path: str | Path) -> Amt:
     """Read an AMT YAML file (SPEC 2.1).
 
     Anchors and aliases resolve to their values and scalars keep their YAML 1.1 types. Only the
-    ``amt``, ``expiry_schedules``, ``backtest`` and rule-table sections are read.
+    ``amt``, ``expiry_schedules``, ``backtest``, ``signal_table`` and rule-table sections are read.
     """
     path = Path(path)
     try:
@@ -215,6 +221,7 @@ def load_amt(path: str | Path) -> Amt:
     counts = Counter(asset.underlying for asset in assets)
     return Amt(path=path, assets=tuple(assets), schedules=schedules,
                backtest=backtest if isinstance(backtest, dict) else {},
+               signal_table=_signal_rows(path, document.get("signal_table")),
                group_risk_multipliers=_group_multipliers(path, document.get("group_risk_multiplier_table")),
                duplicate_underlyings=frozenset(name for name, count in counts.items() if count > 1))
 
@@ -302,6 +309,43 @@ def _group_multipliers(path: Path, table: Any) -> dict[str, float]:
                            f"expected [group, number], got {row!r}")
         result[str(row[0])] = float(row[1])
     return result
+
+
+def signal_name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot name a signal_table row, or None when it can (STRATEGY S3, S7)."""
+    if not (isinstance(name, str) and SIGNAL_NAME.fullmatch(name)):
+        return f"row name must be a NAME (an ASCII letter, then letters, digits or _), got {name!r}"
+    if name in RESERVED_SIGNALS:
+        return f"row name {name!r} is reserved for the built-in signal {name!r}"
+    return None
+
+
+def _signal_rows(path: Path, table: Any) -> tuple[tuple[str, str, str], ...]:
+    """The ``[name, calc, init]`` rows of ``signal_table``, names checked (expressions are parsed
+    by :mod:`straddles.strategy.recursion`); a missing ``init`` or a null one is empty."""
+    if table is None:
+        return ()
+    rows = table.get("Rows") if isinstance(table, dict) else None
+    if not isinstance(rows, list):
+        raise AmtError(path, None, "signal_table", "expected a mapping with a Rows list")
+    result, seen = [], set()
+    for index, row in enumerate(rows):
+        where = f"signal_table.Rows[{index}]"
+        if not (isinstance(row, list) and len(row) in (2, 3)):
+            raise AmtError(path, None, where, f"expected [name, calc, init], got {row!r}")
+        name, calc, init = (*row, None)[:3]
+        problem = signal_name_problem(name)
+        if problem is None and name in seen:
+            problem = f"duplicate row name {name!r}"
+        if problem is None and not isinstance(calc, str):
+            problem = f"row {name!r}: calc must be a string, got {calc!r}"
+        if problem is None and not (init is None or isinstance(init, str)):
+            problem = f"row {name!r}: init must be a string, got {init!r}"
+        if problem is not None:
+            raise AmtError(path, None, where, problem)
+        seen.add(name)
+        result.append((name, calc, init or ""))
+    return tuple(result)
 
 
 def _first_hit(rules: list, record: dict, default: Any) -> Any:

@@ -60,7 +60,8 @@ class Cohorts:
     column) to its float64 values; ``count`` is int32.
 
     ``settings`` carries what a strategy needs from the AMT beyond the asset table, so that a
-    results folder alone supports strategies: ``signal_table`` (rows ``[name, calc, init]``),
+    results folder alone supports strategies: ``amt`` (the file's path, for messages),
+    ``signal_table`` (rows ``[name, calc, init]``),
     ``group_risk_multipliers`` ({group: multiplier}), ``aum`` and ``leverage`` (None if absent).
     """
 
@@ -259,6 +260,6 @@ def amt_settings(amt) -> dict:
         value = backtest.get(key)
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
-    return {"signal_table": [list(row) for row in getattr(amt, "signal_table", ())],
+    return {"amt": str(amt.path), "signal_table": [list(row) for row in amt.signal_table],
             "group_risk_multipliers": dict(amt.group_risk_multipliers),
             "aum": number("aum"), "leverage": number("leverage")}

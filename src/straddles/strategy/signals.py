@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import StrategyError
 from . import nb
 from .inputs import compute_input, finite
+from .recursion import parse_signal_row, run_program
 from .spec import Signal
 
 
@@ -45,9 +46,8 @@ def check_signals(ctx, signals) -> None:
 
 
 def _amt_row(ctx, x: np.ndarray, name: str) -> np.ndarray:
-    from .recursion import parse_signal_row, run_program
-
     def program():
         row = ctx.signal_rows[name]
-        return parse_signal_row(str(row[0]), str(row[1]), str(row[2] if len(row) > 2 else ""))
+        where = f"{ctx.settings.get('amt') or 'AMT'}: signal_table"
+        return parse_signal_row(str(row[0]), str(row[1]), str(row[2] if len(row) > 2 else ""), where=where)
     return run_program(ctx.cached(("program", name), program), x)
