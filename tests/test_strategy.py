@@ -48,7 +48,7 @@ def ctx(run):
 signal_texts = hs.one_of(
     hs.tuples(hs.integers(2, 400), hs.integers(1, 399)).filter(lambda p: p[0] > p[1]).map(lambda p: f"mac.{p[0]}.{p[1]}"),
     hs.integers(1, 999).map(lambda n: f"srp.{n}"), hs.integers(1, 999).map(lambda n: f"sign.{n}"),
-    hs.sampled_from(["clm", "vol", "rsi", "streak", "my_row2"]))
+    hs.sampled_from(["clm", "vol", "rsi", "sign", "mac", "my_row2"]))
 
 
 @given(hs.sampled_from(INPUTS), hs.lists(signal_texts, min_size=1, max_size=3), hs.sampled_from(RANKS),
@@ -272,3 +272,51 @@ def test_missing_cube_and_unknown_amt_row_are_errors(run, ctx):
         StrategyContext(dataclasses.replace(backtest, cohorts=None))
     with pytest.raises(StrategyError, match="no AMT signal_table row named 'nosuch'"):
         strategy(backtest, "npnl:nosuch:rank:none:none:none", context=ctx)
+
+
+# --- AMT signal_table rows ---------------------------------------------------------------------------------
+
+def test_amt_rows_are_signals(ctx):
+    """S3: a bare name is a signal_table row of the AMT, run on the chosen input per asset."""
+    from straddles.strategy.recursion import interpret_program, parse_signal_row
+    from straddles.strategy.signals import compute_signal
+    from straddles.strategy.spec import Signal
+
+    assert set(ctx.signal_rows) >= {"rsi", "streak", "range"}
+    for name in ("rsi", "streak"):
+        row = ctx.signal_rows[name]
+        expected = interpret_program(parse_signal_row(*row), compute_input(ctx, "wpnl"))
+        np.testing.assert_allclose(compute_signal(ctx, "wpnl", Signal("amt", name=name)), expected,
+                                   rtol=1e-12, atol=0)
+    W = strategy_weights(ctx, StrategySpec.parse("npnl:rsi+streak+mac.60.5:grank:none:none:h"))
+    assert (np.abs(W).sum(axis=1) > 0).any()
+
+
+def test_bad_amt_row_is_a_one_line_error_naming_the_row(run):
+    backtest, _ = run
+    settings = dict(backtest.cohorts.settings, signal_table=[["bad", "x <- (update", ""]])
+    broken = dataclasses.replace(backtest, cohorts=dataclasses.replace(backtest.cohorts, settings=settings))
+    with pytest.raises(StrategyError) as error:
+        strategy(broken, "npnl:bad:rank:none:none:none")
+    message = str(error.value)
+    assert "amt.yml: signal_table row 'bad'" in message and "\n" not in message
+
+
+REAL_PRICES = "/work/data/prices_real_2001_2026.parquet"
+
+
+@pytest.mark.slow
+def test_real_amt_signal_table_and_a_sweep(real_amt_path, tmp_path):
+    """On the real AMT 2001-2026 with synthetic prices (when present): the five signal_table rows
+    run as signals, and a sweep over them finishes with numbers."""
+    import os
+
+    if not os.path.exists(REAL_PRICES):
+        pytest.skip(f"{REAL_PRICES} not found")
+    backtest = straddles.backtest(real_amt_path, REAL_PRICES, 2001, 2026, days=False)
+    ctx = StrategyContext(backtest)
+    assert set(ctx.signal_rows) == {"streak", "sign", "rsi", "calmar", "range"}
+    assert ctx.default_leverage == 20.0 and ctx.default_capital == 800.0
+    table = sweep(backtest, {"signals": sorted(ctx.signal_rows), "rank": ["grank"], "hedge": ["none", "gah"]},
+                  amt_multipliers=True, context=ctx)
+    assert table.num_rows == 10 and table["sharpe"].null_count == 0

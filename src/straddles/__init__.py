@@ -46,7 +46,7 @@ def example_amt_path() -> Path:
 
 
 def example_grid_path() -> Path:
-    """Path of the bundled sweep grid (STRATEGY S7), 320 strategies on the example AMT."""
+    """Path of the bundled sweep grid (STRATEGY S7), 384 strategies on the example AMT."""
     return Path(__file__).parent / "data" / "example" / "grid.yml"
 
 

@@ -52,7 +52,7 @@ class Signal:
             return cls(match["kind1"], (int(match["n"]),))
         if text in PLAIN_SIGNALS:
             return cls(text)
-        if _NAME.fullmatch(text) and text.split(".")[0] not in ("mac", "srp", "sign"):
+        if _NAME.fullmatch(text):
             return cls("amt", name=text)
         raise StrategyError(f"strategy: {text!r} is not a signal (mac.S.F, srp.N, sign.N, clm, vol or an AMT "
                             "signal_table row name)")
