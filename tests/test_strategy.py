@@ -173,7 +173,8 @@ def test_no_look_ahead(run, name, keywords):
     np.testing.assert_array_equal(W1[:upto], W2[:upto])
     assert not np.array_equal(W1[upto:], W2[upto:])  # the change did reach the later weights
     lock = base.lock(inception)
-    held1, held2 = (nb.cohort_weights(W, base.start, lock, backtest.cohorts.asset) for W in (W1, W2))
+    order = backtest.cohorts.lock_order()
+    held1, held2 = (nb.cohort_weights(W, base.start, lock, backtest.cohorts.asset, order) for W in (W1, W2))
     np.testing.assert_array_equal(held1[lock <= T], held2[lock <= T])
     p1, p2 = (strategy(backtest, name, context=c, inception=inception, **options).pnl["pnl"].to_numpy()
               for c in (base, changed))

@@ -100,8 +100,9 @@ class StrategyContext:
         NaN where no straddle of the bucket has a pnl. ``origin`` is W's first day (default: the
         grid's)."""
         bucket, n_buckets, has = self._scopes[scope]
+        order = self.cached("lock order", self.cohorts.lock_order)
         long_, short = books(self.cohorts, W, self.start if origin is None else origin, self.lock(inception),
-                             self.start, self.n_days, self.values(tuple(columns)), bucket, n_buckets)
+                             self.start, self.n_days, self.values(tuple(columns)), bucket, n_buckets, order)
         out = {}
         for k, column in enumerate(columns):
             sides = {"long": long_[k].T, "short": short[k].T}

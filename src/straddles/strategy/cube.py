@@ -94,6 +94,10 @@ class Cohorts:
         days = self.entry[cohort] + (present - self.offset[cohort])
         return int(days.min()), int(days.max())
 
+    def lock_order(self) -> np.ndarray:
+        """Cohorts ordered by entry (so by lock day, in either inception mode), then asset."""
+        return np.lexsort((self.asset, self.entry)).astype(np.int64)
+
     def lock_days(self, inception: str = "entry") -> np.ndarray:
         """Each cohort's lock day (S1.3): the day before its entry, or with ``month_start`` the
         day before the first day of its entry month."""
@@ -215,7 +219,8 @@ class CohortBuilder:
 
 
 def books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_start: int, n_days: int,
-          values: np.ndarray, bucket: np.ndarray | None = None, n_buckets: int | None = None):
+          values: np.ndarray, bucket: np.ndarray | None = None, n_buckets: int | None = None,
+          order: np.ndarray | None = None):
     """The long and short books of the weight matrix ``W`` (rows = days from ``origin``) through
     the lock (S1.4): ``Σ_k w_k·x_k(d)·W[lock_k, a_k]`` over each bucket's cohorts, with
     ``max(W, 0)`` and ``min(W, 0)``.
@@ -223,11 +228,13 @@ def books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_s
     ``values`` is ``float64[n_cols, n_cells]`` (cube columns stacked, see :meth:`Cohorts.stacked`);
     ``bucket`` maps each cohort to a bucket (default: its asset). Returns ``(long, short)``, each
     ``float64[n_cols, n_buckets, n_days]`` over the grid of ``n_days`` days from ``grid_start``,
-    0 (not NaN) where the bucket has no pnl. One pass over the cube.
+    0 (not NaN) where the bucket has no pnl. One pass over the cube. ``order`` is
+    :meth:`Cohorts.lock_order` (computed when not given).
     """
     from . import nb
 
-    wc = nb.cohort_weights(W, origin, lock, cohorts.asset)
+    order = cohorts.lock_order() if order is None else order
+    wc = nb.cohort_weights(W, origin, lock, cohorts.asset, order)
     if bucket is None:
         bucket, n_buckets = cohorts.asset, W.shape[1]
     long_ = np.zeros((len(values), n_buckets, n_days))

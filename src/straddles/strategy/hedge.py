@@ -11,10 +11,6 @@ from .context import RISK_WINDOW
 MIN_BETA_DAYS = 20
 
 
-def _scale_longs(W: np.ndarray, factor: np.ndarray) -> np.ndarray:
-    return np.where(W > 0, W * factor, W)
-
-
 def global_beta(ctx, W: np.ndarray, inception: str) -> np.ndarray:
     """β per day between the long and the short book of W (all straddles, through the lock)."""
     books = ctx.books(W, inception, scope="total")
@@ -34,9 +30,10 @@ def hedged(ctx, W0: np.ndarray, mode: str, inception: str) -> np.ndarray:
     the global β of the hg weights); no normalisation between steps."""
     if mode == "none":
         return W0
+    everyone = np.zeros(len(ctx.assets), np.int64)
     if mode == "h":
-        return _scale_longs(W0, global_beta(ctx, W0, inception)[:, None])
-    W1 = _scale_longs(W0, group_beta(ctx, W0, inception)[:, ctx.group])
+        return nb.scale_longs(W0, global_beta(ctx, W0, inception)[:, None], everyone)
+    W1 = nb.scale_longs(W0, group_beta(ctx, W0, inception), ctx.group)
     if mode == "hg":
         return W1
-    return _scale_longs(W1, global_beta(ctx, W1, inception)[:, None])
+    return nb.scale_longs(W1, global_beta(ctx, W1, inception)[:, None], everyone)

@@ -45,11 +45,14 @@ def scatter_column(straddle_id, date, pnl, x, cohort_of, weight, first, offset, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def cohort_weights(W, origin, lock, asset):
-    """The weight each cohort holds: ``W[lock - origin, asset]``, 0 outside W or where NaN."""
+def cohort_weights(W, origin, lock, asset, order):
+    """The weight each cohort holds: ``W[lock - origin, asset]``, 0 outside W or where NaN.
+
+    Cohorts are visited in ``order`` (by lock day, then asset) so that W is read row by row.
+    """
     n_days = W.shape[0]
     out = np.zeros(len(lock))
-    for c in range(len(lock)):
+    for c in order:
         d = lock[c] - origin
         if 0 <= d < n_days:
             w = W[d, asset[c]]
@@ -282,6 +285,38 @@ def sumabs(x):
                 v = x[d, a]
                 if np.isfinite(v):
                     out[d, a] = v / total
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def combine(x, y):
+    """sumabs(x·y) in one pass per day: ``(x·y) / Σ|x·y|`` (S5); y broadcasts along days when it
+    has one row."""
+    out = np.full(x.shape, np.nan)
+    row = np.empty(x.shape[1])
+    for d in range(x.shape[0]):
+        yd = y[0] if y.shape[0] == 1 else y[d]
+        total = 0.0
+        for a in range(x.shape[1]):
+            v = x[d, a] * yd[a]
+            row[a] = v
+            if np.isfinite(v):
+                total += abs(v)
+        if total > 0.0:
+            for a in range(x.shape[1]):
+                if np.isfinite(row[a]):
+                    out[d, a] = row[a] / total
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def scale_longs(W, factor, bucket):
+    """W with each positive weight times ``factor[d, bucket[a]]`` (S6)."""
+    out = W.copy()
+    for d in range(W.shape[0]):
+        for a in range(W.shape[1]):
+            if W[d, a] > 0.0:
+                out[d, a] = W[d, a] * factor[d, bucket[a]]
     return out
 
 

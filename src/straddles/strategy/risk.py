@@ -32,7 +32,7 @@ def class_risk(ctx, W: np.ndarray, inception: str) -> np.ndarray:
     book = ctx.books(W, inception, scope="group")["all", "pnl"]
     with np.errstate(invalid="ignore", divide="ignore"):
         inverse = finite(1.0 / ctx.ema(np.abs(book), RISK_WINDOW))
-    return nb.sumabs(inverse)[:, ctx.group]
+    return np.ascontiguousarray(nb.sumabs(inverse)[:, ctx.group])
 
 
 def risk_weighted(ctx, signal: np.ndarray, arp: str, crp: str, inception: str, amt_multipliers: bool) -> np.ndarray:
@@ -41,5 +41,5 @@ def risk_weighted(ctx, signal: np.ndarray, arp: str, crp: str, inception: str, a
     if crp == "abs":
         W = combine(W, class_risk(ctx, W, inception))
     if amt_multipliers:
-        W = combine(W, np.broadcast_to(ctx.multipliers, ctx.shape))
+        W = combine(W, ctx.multipliers[None, :])
     return W

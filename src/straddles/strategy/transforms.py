@@ -18,8 +18,8 @@ def ranked(ctx, x: np.ndarray, mode: str) -> np.ndarray:
 
 
 def combine(w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
-    """``(w1·w2) / Σ|w1·w2|`` per day (S5)."""
-    return nb.sumabs(w1 * w2)
+    """``(w1·w2) / Σ|w1·w2|`` per day (S5); w2 may be one row (per asset) for every day."""
+    return nb.combine(np.ascontiguousarray(w1), np.ascontiguousarray(np.atleast_2d(w2)))
 
 
 def lagged(x: np.ndarray, k: int) -> np.ndarray:
