@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 import straddles
 from random_cases import random_case
@@ -163,3 +165,46 @@ def test_cube_round_trips_through_parquet_and_no_days_folders(tmp_path):
     assert streamed.cohorts.to_arrow().equals(memory.cohorts.to_arrow())
     straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, out=tmp_path / "s", cohorts=False)
     assert not (tmp_path / "s" / "cohorts.parquet").exists()
+
+
+@settings(max_examples=150)
+@given(hs.integers(0, 2**32 - 1), hs.sampled_from(["entry", "month_start"]))
+def test_inception_lock_property(seed, inception):
+    """S1.3/S1.4 on random straddles (several per cohort, chunks in any order, NaN pnl and weights):
+    each straddle holds W at its lock day, 0 outside W; the cube's long and short books equal a
+    direct loop over straddle-days."""
+    rng = np.random.default_rng(seed)
+    n, n_assets = int(rng.integers(1, 12)), int(rng.integers(1, 4))
+    asset = rng.integers(0, n_assets, n)
+    entry = rng.integers(100, 140, n)
+    entry[rng.random(n) < 0.3] = entry[0]  # shared entries: cohorts of several straddles
+    length = rng.integers(1, 25, n)
+    weight = rng.choice([0.25, 0.5, 1.0, 0.0], n)
+    builder = CohortBuilder(asset=asset, weight=weight)
+    builder.layout({"status": np.full(n, st.VALUED), "entry_date": entry, "n_days": length})
+    ids = np.repeat(np.arange(n), length)
+    date = np.concatenate([np.arange(e, e + k) for e, k in zip(entry, length)])
+    pnl = rng.normal(size=len(ids))
+    pnl[rng.random(len(ids)) < 0.1] = np.nan
+    legs = np.full((len(LEG_NAMES), len(ids)), 15.0)
+    order = rng.permutation(len(ids))
+    for part in np.array_split(order, 3):  # rows arrive in chunks, in any order
+        builder({"straddle_id": ids[part], "date": date[part], "pnl": pnl[part], "opnl": pnl[part],
+                 "hpnl": np.zeros(len(part)), "legs": legs[:, part]})
+    cube = builder.result()
+    origin, grid_start, n_days = 95 + int(rng.integers(0, 20)), 90, 80
+    W = rng.normal(size=(int(rng.integers(1, 60)), n_assets))
+    W[rng.random(W.shape) < 0.2] = np.nan
+    long_, short = books(cube, W, origin, cube.lock_days(inception), grid_start, n_days, cube.columns["pnl"][None, :])
+    expected = {"long": np.zeros((n_days, n_assets)), "short": np.zeros((n_days, n_assets))}
+    lock = ref.lock_day(entry, inception)
+    for r in range(len(ids)):
+        s = ids[r]
+        if np.isnan(pnl[r]):
+            continue
+        d = lock[s] - origin
+        held = W[d, asset[s]] if 0 <= d < len(W) and np.isfinite(W[d, asset[s]]) else 0.0
+        side = "long" if held > 0 else "short"
+        expected[side][date[r] - grid_start, asset[s]] += weight[s] * pnl[r] * held
+    np.testing.assert_allclose(long_[0].T, expected["long"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(short[0].T, expected["short"], rtol=0, atol=1e-12)

@@ -142,9 +142,6 @@ class Cohorts:
                    columns={name: np.ascontiguousarray(flat(name), np.float64) for name in names},
                    count=np.ascontiguousarray(flat("count"), np.int32), settings=settings)
 
-    def write(self, path: str | Path) -> None:
-        pq.write_table(self.to_arrow(), path)
-
     @classmethod
     def read(cls, path: str | Path) -> Cohorts:
         try:
