@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--prices", required=True, help="price store: .parquet, .csv, folder, or FILE.duckdb::TABLE")
     sub.add_argument("--out", type=Path, required=True, help="output folder")
     sub.add_argument("--no-days", action="store_true", help="do not materialize or write the day table")
+    sub.add_argument("--no-cohorts", action="store_true",
+                     help="do not build the strategy layer's cohort cube (cohorts.parquet)")
 
     sub = command("strategy", "Run one strategy (input:signals:rank:arp:crp:hedge) on a backtest folder.",
                   _strategy)
@@ -198,7 +200,7 @@ def _backtest(args) -> int:
 
     with _console(stderr=True).status("backtesting"):
         result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
-                          days=not args.no_days, live_only=not args.all, out=args.out)
+                          days=not args.no_days, live_only=not args.all, out=args.out, cohorts=not args.no_cohorts)
     _print_summary(result, args.out)
     return 0
 
