@@ -43,7 +43,7 @@ SIGNAL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 RESERVED_SIGNALS = ("clm", "vol")
 #: the sections of the file this module reads (SPEC 2.1, STRATEGY S3); everything else is ignored
 _SECTIONS = ("amt", "expiry_schedules", "backtest", "signal_table", "group_risk_multiplier_table", *RULE_TABLES)
-_PARSE_CACHE_VERSION = 3
+_PARSE_CACHE_VERSION = 4
 
 try:  # libyaml is ~10x faster than the pure-Python loader and resolves YAML 1.1 the same way
     _SafeLoader = yaml.CSafeLoader
