@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conftest import write_amt
 from straddles import load_amt
 from straddles.errors import AmtError, StrategyError
-from straddles.strategy.recursion import (MAX_DEPTH, interpret_program, parse_signal_row, run_program,
+from straddles.strategy.recursion import (BLOCK, MAX_DEPTH, interpret_program, parse_signal_row, run_program,
                                           signal_programs)
 
 NAN = math.nan
@@ -75,10 +75,13 @@ def test_real_rows_agree_with_the_reference_spec_s3(real_amt):
     x[:, 4] = NAN    # never starts
     x[rng.random(x.shape) < 0.01] = np.inf
     x[100:140, 5] = 0.0  # sign 0 and zero ranges
+    wide = rng.standard_normal((15, 2 * BLOCK + 3))  # several blocks of assets, in parallel
+    wide[rng.random(wide.shape) < 0.3] = NAN
     for program in signal_programs(real_amt).values():
         result = both(program, x)
         assert np.isnan(result[:50, 2]).all() and not np.isnan(result[50:, 2]).all()
         assert np.isnan(result[:, 4]).all()
+        both(program, wide)
 
 
 def test_real_streak_and_sign_by_hand_spec_s3(real_amt):
@@ -185,7 +188,7 @@ def test_blanks_and_empty_statements_spec_s3():
     ("a<-abs", "", "function 'abs' at column 4 needs '('"),
     ("a<-max(1)", "", "max() at column 4 takes 2 or more arguments, got 1"),
     ("a<-if(1,2)", "", "if() at column 4 takes 3 arguments, got 2"),
-    ("a<-abs(1,2)", "", "abs() at column 4 takes 1 arguments, got 2"),
+    ("a<-abs(1,2)", "", "abs() at column 4 takes 1 argument, got 2"),
     ("a<-abs()", "", "expected an expression, got ')'"),
     ("a<-1=1=1", "", "chained comparison at column 7"),
     ("a<-1<2>3", "", "chained comparison"),
