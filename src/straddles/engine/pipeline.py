@@ -159,11 +159,12 @@ class Backtest:
         return [directory / name for name in tables]
 
 
-def load_backtest(directory: str | Path, days: bool = True) -> Backtest:
+def load_backtest(directory: str | Path, days: bool = True, cohorts: bool = True) -> Backtest:
     """Read a backtest folder written by :meth:`Backtest.write` (or ``straddles backtest --out``).
 
     ``days=False`` skips the day table (``days`` is then None): aggregation, statistics and the
     report need only the straddle and asset tables, and the full universe's day table is 8 M rows.
+    ``cohorts=False`` skips the strategy layer's cohort cube (``cohorts`` is then None).
     The folder's files are checked against its manifest first (:func:`~straddles.engine.outputs.verify_folder`):
     files of different runs, mixed by an interrupted write, are refused.
     """
@@ -171,7 +172,7 @@ def load_backtest(directory: str | Path, days: bool = True) -> Backtest:
     if not directory.is_dir():
         raise StraddlesError(f"{directory}: not a backtest folder (no such directory)")
     required = (STRADDLES_FILE, ASSET_PNL_FILE, ASSETS_FILE)
-    optional = [COHORTS_FILE, DAYS_FILE] if days else [COHORTS_FILE]
+    optional = [name for name, wanted in ((COHORTS_FILE, cohorts), (DAYS_FILE, days)) if wanted]
     files = verify_folder(directory, [*required, *optional])
     missing = [name for name in required if name not in files]
     if missing:
@@ -197,7 +198,7 @@ def as_backtest(source: Backtest | str | Path) -> Backtest:
     """A :class:`Backtest` as is, or the folder's tables without the day table; what every
     results function (portfolio, stats, report) accepts as its ``source``."""
     if isinstance(source, (str, Path)):
-        return load_backtest(source, days=False)
+        return load_backtest(source, days=False, cohorts=False)
     if not all(hasattr(source, name) for name in ("straddles", "asset_pnl", "assets")):
         raise StraddlesError(f"expected a Backtest or a backtest folder, got {type(source).__name__}")
     return source

@@ -7,11 +7,12 @@ each (input, signal, rank) signal computed once (S7).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..engine.pipeline import Backtest, as_backtest
+from ..engine.pipeline import Backtest, as_backtest, load_backtest
 from ..errors import StrategyError
 from . import nb
 from .cube import INCEPTIONS, Cohorts, base_matrices, books
@@ -31,7 +32,7 @@ class StrategyContext:
     """
 
     def __init__(self, source: Backtest | str):
-        backtest = as_backtest(source)
+        backtest = load_backtest(source, days=False) if isinstance(source, (str, Path)) else as_backtest(source)
         cohorts = getattr(backtest, "cohorts", None)
         if cohorts is None:
             raise StrategyError("strategy: the backtest has no cohort cube (run it again with this version: "

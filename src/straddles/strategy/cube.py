@@ -206,9 +206,9 @@ class CohortBuilder:
         return int(self.offset[-1])
 
     def result(self) -> Cohorts:
-        if self.cohort_of is None:  # the kernel ran without days (nothing valued or no SELECT pass)
-            self.layout({"status": np.zeros(len(self.asset), np.int8), "entry_date": np.zeros(len(self.asset)),
-                         "n_days": np.zeros(len(self.asset))})
+        """The filled cube (the column arrays are handed over, not copied)."""
+        if self.cohort_of is None:
+            raise RuntimeError("CohortBuilder: layout() never ran (run_kernel on_select)")
         columns = {name: self.columns[name] for name in BASE_COLUMNS}
         columns.update(self.extra)
         columns.update(vol=self.columns["vol"], weight=self.columns["weight"])
