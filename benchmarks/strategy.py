@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 import straddles
-from straddles.strategy import reference as ref
-from straddles.strategy.api import strategy_weights
-from straddles.strategy.context import StrategyContext
-from straddles.strategy.spec import StrategySpec
-from straddles.strategy.sweep import load_grid, run_batch, sweep
+from straddles.strategies import reference as ref
+from straddles.strategies.api import strategy_weights
+from straddles.strategies.context import StrategyContext
+from straddles.strategies.spec import StrategySpec
+from straddles.strategies.sweep import load_grid, run_batch, sweep
 
 
 def best(function, repeat: int):

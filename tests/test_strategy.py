@@ -13,17 +13,17 @@ from hypothesis import strategies as hs
 
 import straddles
 from straddles.errors import StrategyError
-from straddles.strategy import nb
-from straddles.strategy import reference as ref
-from straddles.strategy.api import strategy, strategy_weights
-from straddles.strategy.context import StrategyContext
-from straddles.strategy.cube import Cohorts
-from straddles.strategy.hedge import hedged
-from straddles.strategy.inputs import compute_input
-from straddles.strategy.risk import class_risk, risk_weighted
-from straddles.strategy.spec import ARPS, CRPS, HEDGES, INPUTS, RANKS, StrategySpec, grid_specs
-from straddles.strategy.sweep import SCHEMA, run_batch, sweep
-from straddles.strategy.transforms import signal_weights
+from straddles.strategies import nb
+from straddles.strategies import reference as ref
+from straddles.strategies.api import strategy, strategy_weights
+from straddles.strategies.context import StrategyContext
+from straddles.strategies.cube import Cohorts
+from straddles.strategies.hedge import hedged
+from straddles.strategies.inputs import compute_input
+from straddles.strategies.risk import class_risk, risk_weighted
+from straddles.strategies.spec import ARPS, CRPS, HEDGES, INPUTS, RANKS, StrategySpec, grid_specs
+from straddles.strategies.sweep import SCHEMA, run_batch, sweep
+from straddles.strategies.transforms import signal_weights
 from straddles.synth import synthesize
 
 SPECS = ["npnl:mac.180.30:rank:none:none:none", "wpnl:mac.60.5+srp.90:grank:ivol:abs:gah",
@@ -77,7 +77,7 @@ def test_grid_mapping_is_a_cartesian_product_with_defaults():
     assert len(specs) == 6
     assert str(specs[0]) == "npnl:srp.365:rank:none:none:none"
     assert grid_specs(["pnl:clm:raw:none:none:none"])[0].input == "pnl"
-    assert len(grid_specs(straddles.strategy.sweep.load_grid(straddles.example_grid_path()))) >= 300
+    assert len(grid_specs(straddles.strategies.sweep.load_grid(straddles.example_grid_path()))) >= 300
     with pytest.raises(StrategyError):
         grid_specs({"signals": ["srp.365"], "bogus": [1]})
 
@@ -279,9 +279,9 @@ def test_missing_cube_and_unknown_amt_row_are_errors(run, ctx):
 
 def test_amt_rows_are_signals(ctx):
     """S3: a bare name is a signal_table row of the AMT, run on the chosen input per asset."""
-    from straddles.strategy.recursion import interpret_program, parse_signal_row
-    from straddles.strategy.signals import compute_signal
-    from straddles.strategy.spec import Signal
+    from straddles.strategies.recursion import interpret_program, parse_signal_row
+    from straddles.strategies.signals import compute_signal
+    from straddles.strategies.spec import Signal
 
     assert set(ctx.signal_rows) >= {"rsi", "streak", "range"}
     for name in ("rsi", "streak"):

@@ -14,8 +14,8 @@ from straddles.engine.kernel import run_kernel
 from straddles.engine.legs import LEG_NAMES
 from straddles.engine.pipeline import days_table, straddle_table
 from straddles.engine.prices import PriceStore
-from straddles.strategy import reference as ref
-from straddles.strategy.cube import CohortBuilder, Cohorts, base_matrices, books
+from straddles.strategies import reference as ref
+from straddles.strategies.cube import CohortBuilder, Cohorts, base_matrices, books
 from straddles.synth import synthesize
 
 TOLERANCE = 1e-12

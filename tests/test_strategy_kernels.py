@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 from hypothesis.extra.numpy import arrays
 
-from straddles.strategy import nb
-from straddles.strategy import reference as ref
-from straddles.strategy.transforms import lagged
+from straddles.strategies import nb
+from straddles.strategies import reference as ref
+from straddles.strategies.transforms import lagged
 
 ALL = (np.arange(5, dtype=np.int64), np.array([0, 5], np.int64))
 values = hs.one_of(hs.just(np.nan), hs.just(np.inf), hs.floats(-5, 5), hs.sampled_from([0.0, 1.0, -1.0, 2.0]))

@@ -34,8 +34,8 @@ from .engine.validate import Coverage, validate_prices
 __version__ = "0.1.0"
 
 #: public names whose modules import numba or matplotlib, loaded on first use
-_LAZY = {"synthesize": "synth", "write_report": "results.report", "strategy": "strategy.api",
-         "StrategyResult": "strategy.api", "StrategySpec": "strategy.spec", "sweep": "strategy.sweep"}
+_LAZY = {"synthesize": "synth", "write_report": "results.report", "strategy": "strategies.api",
+         "StrategyResult": "strategies.api", "StrategySpec": "strategies.spec", "sweep": "strategies.sweep"}
 __all__ = sorted(["Amt", "Asset", "load_amt", "Overrides", "load_overrides", "Backtest", "backtest", "load_backtest",
                   "AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "build_straddles", "expand",
                   "PriceStore", "load_prices", "write_prices", "portfolio", "Stats", "stats", "example_amt_path",

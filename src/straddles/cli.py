@@ -356,7 +356,7 @@ def _cache(args) -> int:
 
 
 def _strategy(args) -> int:
-    from .strategy.api import strategy
+    from .strategies.api import strategy
 
     with _console(stderr=True).status("running the strategy"):
         result = strategy(args.dir, args.spec, capital=args.capital, leverage=args.leverage,
@@ -390,7 +390,7 @@ def _print_strategy(result) -> None:
 
 def _sweep(args) -> int:
     from .engine.outputs import write_table
-    from .strategy.sweep import load_grid, sweep
+    from .strategies.sweep import load_grid, sweep
 
     grid = load_grid(args.grid)
     start = time.perf_counter()
@@ -479,8 +479,8 @@ def _demo(args) -> int:
     from . import example_amt_path, example_grid_path
     from .engine.outputs import check_output_folder, write_table
     from .engine.pipeline import backtest
-    from .strategy.api import strategy
-    from .strategy.sweep import load_grid, sweep
+    from .strategies.api import strategy
+    from .strategies.sweep import load_grid, sweep
     from .engine.prices import write_prices
     from .results.report import write_report
     from .synth import synthesize

@@ -421,7 +421,7 @@ def signal_name_problem(name: Any) -> str | None:
 
 def _signal_rows(path: Path, table: Any) -> tuple[tuple[str, str, str], ...]:
     """The ``[name, calc, init]`` rows of ``signal_table``, names checked (expressions are parsed
-    by :mod:`straddles.strategy.recursion`); a missing ``init`` or a null one is empty."""
+    by :mod:`straddles.strategies.recursion`); a missing ``init`` or a null one is empty."""
     if table is None:
         return ()
     rows = table.get("Rows") if isinstance(table, dict) else None

@@ -8,7 +8,7 @@ outputs), times each one, and returns a :class:`Backtest` with three tables:
 * ``asset_pnl``: weighted daily P&L per asset (SPEC 13.3), with the option/hedge split alongside.
 
 and, unless ``cohorts=False``, the cohort cube of the strategy layer (STRATEGY S1.5), built from
-the same streamed day rows (:mod:`straddles.strategy.cube`).
+the same streamed day rows (:mod:`straddles.strategies.cube`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .straddle_table import StraddleFrame, build_straddles
 from .totals import aggregate
 
 if TYPE_CHECKING:
-    from ..strategy.cube import Cohorts
+    from ..strategies.cube import Cohorts
 
 #: output file names inside a backtest folder
 STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE, COHORTS_FILE = (
@@ -179,7 +179,7 @@ def load_backtest(directory: str | Path, days: bool = True, cohorts: bool = True
         raise StraddlesError(f"{directory}: not a backtest folder (missing {', '.join(missing)})")
     cohorts = None
     if COHORTS_FILE in files:
-        from ..strategy.cube import Cohorts
+        from ..strategies.cube import Cohorts
 
         cohorts = Cohorts.read(files.pop(COHORTS_FILE))
     tables = {name: _read_parquet(path) for name, path in files.items()}
@@ -259,7 +259,7 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
     dropped = {"non-finite": store.n_dropped_nonfinite, "duplicate": getattr(store, "n_collapsed_duplicates", 0)}
     settings = None
     if cohorts:
-        from ..strategy.cube import amt_settings
+        from ..strategies.cube import amt_settings
 
         settings = amt_settings(amt)
     if out is None:
@@ -330,7 +330,7 @@ def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = "
     frame = build_straddles(amt, start_year, end_year, pattern, live_only, overrides, timer=timer)
     builder = None
     if cohorts is not None:
-        from ..strategy.cube import CohortBuilder
+        from ..strategies.cube import CohortBuilder
 
         builder = CohortBuilder(frame.asset, frame.weight, cohorts)
     sink = day_sink

@@ -78,7 +78,7 @@ def write_report(source, out: str | Path | None = None, *, periods_per_year: flo
     ``out`` (default ``DIR/report.html``; required for a Backtest object), the charts and
     ``summary.json`` to ``<stem>_files/`` beside it, and return the HTML path.
 
-    ``strategy``, a :class:`~straddles.strategy.api.StrategyResult` of this backtest, adds the
+    ``strategy``, a :class:`~straddles.strategies.api.StrategyResult` of this backtest, adds the
     strategy section at the top.
 
     Raises :class:`~straddles.StraddlesError` when ``source`` is not a backtest folder.

@@ -1,6 +1,6 @@
 """The report's strategy section: a traded book in bps of capital (STRATEGY S7).
 
-Given a :class:`~straddles.strategy.api.StrategyResult`, the report leads with it: headline
+Given a :class:`~straddles.strategies.api.StrategyResult`, the report leads with it: headline
 numbers in bps of capital and currency, cumulative P&L of the book and of its long and short legs,
 the rolling β between the legs and a heat map of the net weight by AMT group and month.
 """

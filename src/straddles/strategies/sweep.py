@@ -1,6 +1,6 @@
 """``straddles.sweep``: many strategies against one loaded backtest (STRATEGY S7).
 
-:func:`sweep` loads a :class:`~straddles.strategy.context.StrategyContext` once, then runs the
+:func:`sweep` loads a :class:`~straddles.strategies.context.StrategyContext` once, then runs the
 grid's strategies in batches with :func:`run_batch`, which shares the context's cache: each
 (input, signal, rank) signal is computed once for the whole sweep. ``run_batch`` is the unit a
 distributed runner ships to a worker (context built once per worker, a list of names per task).

@@ -1,6 +1,6 @@
 """``straddles.strategy``: from a backtest to a traded book (STRATEGY S1-S7).
 
-:func:`strategy_weights` runs S2-S6 on a :class:`~straddles.strategy.context.StrategyContext`
+:func:`strategy_weights` runs S2-S6 on a :class:`~straddles.strategies.context.StrategyContext`
 and sizes the result (S1.6); :func:`strategy` wraps it, takes the positions through the inception
 lock (each straddle holds its asset's weight of the day before its entry) and returns a
 :class:`StrategyResult` in fractions of capital.

@@ -2,7 +2,7 @@
 
 * :func:`direct_cube` and :func:`direct_books`: straight from the day rows (the SPEC 13.2 day table
   and the straddle table), the reference of the cohort cube (STRATEGY S1.5);
-* plain-Python loops for every kernel of :mod:`straddles.strategy.nb` (EMA, cumulative sum,
+* plain-Python loops for every kernel of :mod:`straddles.strategies.nb` (EMA, cumulative sum,
   calmar, rolling winsorisation, ranks, sumabs, β).
 
 Nothing here is used by :func:`straddles.strategy`.

@@ -1,8 +1,8 @@
 """The strategy layer's compiled kernels (numba), one small loop per job.
 
-Every kernel here has a plain-Python twin in :mod:`straddles.strategy.reference`, and the tests
+Every kernel here has a plain-Python twin in :mod:`straddles.strategies.reference`, and the tests
 compare them on random inputs. Matrices are ``float64[days, assets]``; NaN means "no value".
-Cube arrays are described in :mod:`straddles.strategy.cube`.
+Cube arrays are described in :mod:`straddles.strategies.cube`.
 """
 
 from __future__ import annotations
