@@ -32,7 +32,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..engine import status as st
 from ..engine.columns import date_array
 from ..engine.dates import month_start
 from ..engine.legs import VOL
@@ -166,7 +165,8 @@ class CohortBuilder:
         self.extra: dict[str, np.ndarray] = {}
 
     def layout(self, selected: dict) -> None:
-        valued = np.flatnonzero(selected["status"] == st.VALUED)
+        # every straddle with day rows: valued ones, and open ones of a point-in-time run (SPEC 16.1)
+        valued = np.flatnonzero(selected["n_days"] > 0)
         entry = selected["entry_date"][valued].astype(np.int64)
         end = entry + selected["n_days"][valued]
         asset = self.asset[valued]

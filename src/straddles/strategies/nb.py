@@ -23,6 +23,8 @@ def scatter_days(straddle_id, date, pnl, opnl, hpnl, vol, cohort_of, weight, fir
             continue
         s = straddle_id[r]
         c = cohort_of[s]
+        if c < 0:  # a straddle without a cohort (no day rows at layout): never written out of bounds
+            continue
         i = offset[c] + date[r] - first[c]
         w = weight[s]
         out_pnl[i] += w * p
@@ -41,7 +43,8 @@ def scatter_column(straddle_id, date, pnl, x, cohort_of, weight, first, offset, 
             continue
         s = straddle_id[r]
         c = cohort_of[s]
-        out[offset[c] + date[r] - first[c]] += weight[s] * x[r]
+        if c >= 0:
+            out[offset[c] + date[r] - first[c]] += weight[s] * x[r]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
