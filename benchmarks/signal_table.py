@@ -2,7 +2,7 @@
 
     STRADDLES_CACHE_DIR=/tmp/cache python benchmarks/signal_table.py [AMT] [--days 9500] [--assets 189]
 
-Runs every row's compiled program (``strategy.recursion.run_program``) on a random
+Runs every row's compiled program (``strategies.recursion.run_program``) on a random
 ``days x assets`` input with 5 % NaN, numba warm (one untimed run first), and prints the best of
 five runs per row in milliseconds: wall clock, and CPU time of all threads (steadier on a busy
 machine).
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from straddles import load_amt
-from straddles.strategy.recursion import run_program, signal_programs
+from straddles.strategies.recursion import run_program, signal_programs
 
 REAL_AMT = Path(__file__).resolve().parents[2] / "shared" / "data" / "amt.yml"
 

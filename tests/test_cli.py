@@ -82,6 +82,33 @@ def test_user_errors_are_one_line_with_exit_2(example_amt_path, args, message, c
     assert message in err and "Traceback" not in err and err.startswith("error:")
 
 
+def test_strategy_and_sweep_commands(example_amt_path, tmp_path, capsys, cache_dir):
+    """STRATEGY S7: ``straddles strategy`` writes weights and P&L, ``straddles sweep`` the ranked grid."""
+    prices = tmp_path / "prices.parquet"
+    assert main(["synth", str(example_amt_path), "--start", "2023", "--end", "2024", "--out", str(prices)]) == 0
+    results = tmp_path / "bt"
+    assert main(["backtest", str(example_amt_path), "--prices", str(prices), "--start", "2023", "--end", "2024",
+                 "--out", str(results), "--no-days"]) == 0
+    capsys.readouterr()
+    assert main(["strategy", str(results), "npnl:mac.60.5+srp.90:grank:ivol:none:h", "--out", str(tmp_path / "s"),
+                 "--leverage", "2", "--report", str(tmp_path / "r.html")]) == 0
+    text = capsys.readouterr().out
+    assert "sharpe" in text and "bps of capital" in text and "leverage 2" in text
+    assert pq.read_table(tmp_path / "s" / "pnl.parquet").num_rows > 300
+    assert "Strategy: the traded book" in (tmp_path / "r.html").read_text()
+    grid = tmp_path / "grid.yml"
+    grid.write_text("signals: [mac.60.5, srp.90, clm]\nhedge: [none, h]\nrank: [rank, grank]\n")
+    assert main(["sweep", str(results), "--grid", str(grid), "--out", str(tmp_path / "sweep.parquet")]) == 0
+    assert "top 10 of 12 strategies" in capsys.readouterr().out
+    assert pq.read_table(tmp_path / "sweep.parquet").num_rows == 12
+    grid.write_text("signals: [mac.5.60]\n")
+    assert main(["sweep", str(results), "--grid", str(grid)]) == 2
+    error = capsys.readouterr().err
+    assert "grid.yml" in error and "mac.S.F needs S > F" in error and "Traceback" not in error
+    assert main(["strategy", str(results), "npnl:srp.90:rank"]) == 2
+    assert main(["strategy", str(tmp_path / "nowhere"), "npnl:srp.90:rank:none:none:none"]) == 2
+
+
 def test_backtest_and_explain_with_part2_options(example_amt_path, tmp_path, capsys, cache_dir):
     """SPEC 16-18 and 6.5 from the command line: --asof, --expiry-basis, --greeks, --costs FILE,
     --calendars FILE on backtest and explain."""

@@ -363,9 +363,10 @@ def test_10_the_manifest_lists_every_file_of_the_set_and_drops_old_ones(example_
     out = tmp_path / "out"
     straddles.backtest(example_amt_path, spy_prices, 2024, 2024, pattern="SPY", out=out)
     manifest = json.loads((out / outputs.MANIFEST_FILE).read_text())
-    assert set(manifest["files"]) == {STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, "assets.parquet"}
-    straddles.backtest(example_amt_path, spy_prices, 2024, 2024, pattern="SPY", out=out, days=False)
+    assert set(manifest["files"]) == {STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, "assets.parquet", "cohorts.parquet"}
+    straddles.backtest(example_amt_path, spy_prices, 2024, 2024, pattern="SPY", out=out, days=False, cohorts=False)
     assert not (out / DAYS_FILE).exists() and load_backtest(out).days is None
+    assert not (out / "cohorts.parquet").exists() and load_backtest(out).cohorts is None
 
 
 def test_10_result_folder_is_generic_over_file_names(tmp_path):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conftest import write_amt
 from straddles import load_amt
 from straddles.errors import AmtError, StrategyError
-from straddles.strategy.recursion import (BLOCK, MAX_DEPTH, interpret_program, parse_signal_row, run_program,
+from straddles.strategies.recursion import (BLOCK, MAX_DEPTH, interpret_program, parse_signal_row, run_program,
                                           signal_programs)
 
 NAN = math.nan

@@ -38,13 +38,20 @@ _LAZY = {
     "Stats": "results.performance", "stats": "results.performance",
     "synthesize": "synth",
     "write_report": "results.report",
+    "strategy": "strategies.api", "StrategyResult": "strategies.api", "StrategySpec": "strategies.spec",
+    "sweep": "strategies.sweep",
 }
-__all__ = sorted(["AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "example_amt_path", *_LAZY])
+__all__ = sorted(["AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "example_amt_path", "example_grid_path", *_LAZY])
 
 
 def example_amt_path() -> Path:
     """Path of the example AMT bundled with the package (its overrides.csv lies beside it)."""
     return Path(__file__).parent / "data" / "example" / "amt.yml"
+
+
+def example_grid_path() -> Path:
+    """Path of the bundled sweep grid (STRATEGY S7), 384 strategies on the example AMT."""
+    return Path(__file__).parent / "data" / "example" / "grid.yml"
 
 
 def __getattr__(name: str):

@@ -32,11 +32,16 @@ EXAMPLES = {
     "validate": ["straddles validate amt.yml --prices prices.parquet --start 2001 --end 2026",
                  "straddles validate amt.yml --prices prices.parquet --start 2024 --end 2024 --pattern 'US Equity'"],
     "backtest": ["straddles backtest amt.yml --prices prices.parquet --start 2001 --end 2026 --out results/",
-                 "straddles backtest amt.yml --prices prices.parquet --start 2001 --end 2026 --out results/ --no-days"],
+                 "straddles backtest amt.yml --prices prices.parquet --start 2001 --end 2026 --out results/ --no-days",
+                 "straddles backtest amt.yml --prices prices.parquet --start 2024 --end 2024 --out r/ --no-cohorts"],
     "explain": ["straddles explain amt.yml --prices prices.parquet 'CL Comdty' 2024-06 1",
                 "straddles explain amt.yml --prices prices.parquet 'SPY US Equity' 2024-06 2 --start 2001"],
     "report": ["straddles report results/", "straddles report results/ --out ~/reports/run1.html"],
     "explore": ["straddles explore results/", "straddles explore results/ --port 8060"],
+    "strategy": ["straddles strategy results/ npnl:mac.180.30+srp.365:grank:ivol:none:gah",
+                 "straddles strategy results/ wpnl:rsi+clm:rank:std:abs:h --leverage 5 --out book/ --report book.html"],
+    "sweep": ["straddles sweep results/ --grid grid.yml --out sweep.parquet",
+              "straddles sweep results/ --grid grid.yml --inception month_start --amt-multipliers"],
     "bench": ["straddles bench amt.yml --start 2001 --end 2026 --synth",
               "straddles bench amt.yml --prices prices.parquet --days --json bench.json"],
     "demo": ["straddles demo", "straddles demo --out /tmp/straddles-demo"],
@@ -167,6 +172,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, required=True, help="output folder")
     sub.add_argument("--no-days", action="store_true", help="do not materialize or write the day table")
     _run_options(sub)
+    sub.add_argument("--no-cohorts", action="store_true",
+                     help="do not build the strategy layer's cohort cube (cohorts.parquet)")
+
+    sub = command("strategy", "Run one strategy (input:signals:rank:arp:crp:hedge) on a backtest folder.",
+                  _strategy)
+    sub.add_argument("dir", type=Path, metavar="RESULTS_DIR", help="backtest folder (with cohorts.parquet)")
+    sub.add_argument("spec", metavar="SPEC", help="strategy name, e.g. npnl:mac.180.30+srp.365:grank:ivol:none:gah")
+    sub.add_argument("--out", type=Path, metavar="DIR", help="write weights, pnl, asset_pnl, group_pnl Parquet here")
+    sub.add_argument("--report", type=Path, metavar="HTML", help="also write the HTML report with a strategy section")
+    _strategy_options(sub)
+
+    sub = command("sweep", "Run a grid of strategies on a backtest folder; print the top 10 by Sharpe.", _sweep)
+    sub.add_argument("dir", type=Path, metavar="RESULTS_DIR", help="backtest folder (with cohorts.parquet)")
+    sub.add_argument("--grid", type=Path, required=True, metavar="GRID.yml",
+                     help="YAML: a list of strategy names, or a mapping input/signals/rank/arp/crp/hedge -> lists")
+    sub.add_argument("--out", type=Path, metavar="PARQUET", help="write the result table (.parquet or .csv)")
+    _strategy_options(sub, capital=False)
 
     sub = command("explain", "Explain one straddle day by day: anchors, good days, entry, expiry, valuation.",
                   _explain)
@@ -253,6 +275,16 @@ def _run_options(sub) -> None:
 def _run_option_values(args) -> dict:
     return dict(asof=args.asof, expiry_basis=args.expiry_basis, greeks=args.greeks, costs=args.costs,
                 calendars=args.calendars)
+
+
+def _strategy_options(sub, capital: bool = True) -> None:
+    if capital:
+        sub.add_argument("--capital", type=float, help="capital in currency (default: the AMT's backtest.aum, else 1)")
+    sub.add_argument("--leverage", type=float, help="leverage (default: the AMT's backtest.leverage, else 1)")
+    sub.add_argument("--inception", choices=("entry", "month_start"), default="entry",
+                     help="lock each straddle on the day before its entry (default) or before its entry month")
+    sub.add_argument("--amt-multipliers", action="store_true", help="apply the AMT's group_risk_multiplier_table")
+    sub.add_argument("--lag", type=int, default=0, metavar="K", help="delay the signal weights by K more days")
 
 
 def _console(stderr: bool = False):
@@ -370,7 +402,8 @@ def _backtest(args) -> int:
     _check_selection(args)
     with _console(stderr=True).status("backtesting"):
         result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
-                          days=not args.no_days, live_only=not args.all, out=args.out, **_run_option_values(args))
+                          days=not args.no_days, live_only=not args.all, out=args.out, cohorts=not args.no_cohorts,
+                          **_run_option_values(args))
     _print_summary(result, args.out)
     _warn_missing_prices(result, args)
     return 0
@@ -404,6 +437,69 @@ def _cache(args) -> int:
     for item in cache.usage():
         console.print(f"{item.kind}: {item.entries} file{'' if item.entries == 1 else 's'}, {item.bytes / 2**20:,.1f} MB in {item.folder}")
     return 0
+
+
+def _strategy(args) -> int:
+    from .strategies.api import strategy
+
+    with _console(stderr=True).status("running the strategy"):
+        result = strategy(args.dir, args.spec, capital=args.capital, leverage=args.leverage,
+                          inception=args.inception, amt_multipliers=args.amt_multipliers, lag=args.lag)
+    _print_strategy(result)
+    if args.out:
+        written = result.write(args.out)
+        _console().print(f"wrote {', '.join(p.name for p in written)} to {args.out}/")
+    if args.report:
+        from .results.report import write_report
+
+        path = write_report(args.dir, args.report, strategy=result)
+        _console().print(f"report: {path}")
+    return 0
+
+
+def _print_strategy(result) -> None:
+    from rich.table import Table
+
+    numbers = result.summary()
+    table = Table(title=f"strategy {result.name} (leverage {result.leverage:g}, capital {result.capital:,.0f})")
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    for key, value in numbers.items():
+        table.add_row(key, "-" if value is None else f"{value:,.2f}")
+    pnl = result.pnl["pnl"].to_numpy()
+    table.add_row("total P&L, bps of capital", f"{pnl.sum() * 1e4:,.0f}")
+    table.add_row("total P&L, currency", f"{pnl.sum() * result.capital:,.2f}")
+    _console().print(table)
+
+
+def _sweep(args) -> int:
+    from .engine.outputs import write_table
+    from .strategies.sweep import load_grid, sweep
+
+    grid = load_grid(args.grid)
+    start = time.perf_counter()
+    with _progress("sweeping strategies") as advance:
+        table = sweep(args.dir, grid, inception=args.inception, amt_multipliers=args.amt_multipliers, lag=args.lag,
+                      leverage=args.leverage, progress=advance)
+    seconds = time.perf_counter() - start
+    _print_sweep(table, seconds)
+    if args.out:
+        write_table(table, args.out)
+        _console().print(f"wrote {args.out}")
+    return 0
+
+
+def _print_sweep(table, seconds: float, top: int = 10) -> None:
+    from rich.table import Table
+
+    view = Table(title=f"top {min(top, table.num_rows)} of {table.num_rows} strategies by Sharpe "
+                       f"({seconds:.1f} s, {seconds / max(table.num_rows, 1) * 1e3:.0f} ms each)")
+    columns = ("name", "sharpe", "sharpe_long", "sharpe_short", "ann_return_bps", "ann_vol_bps", "max_drawdown_bps")
+    for name in columns:
+        view.add_column(name, justify="left" if name == "name" else "right")
+    for row in table.slice(0, top).to_pylist():
+        view.add_row(row["name"], *("-" if row[c] is None else f"{row[c]:,.2f}" for c in columns[1:]))
+    _console().print(view)
 
 
 def _explain(args) -> int:
@@ -470,10 +566,16 @@ def _bench(args) -> int:
     return 0
 
 
+#: the strategy ``straddles demo`` runs and reports
+DEMO_STRATEGY = "npnl:mac.180.30+srp.365:grank:ivol:none:h"
+
+
 def _demo(args) -> int:
-    from . import example_amt_path
-    from .engine.outputs import check_output_folder
+    from . import example_amt_path, example_grid_path
+    from .engine.outputs import check_output_folder, write_table
     from .engine.pipeline import backtest
+    from .strategies.api import strategy
+    from .strategies.sweep import load_grid, sweep
     from .engine.prices import write_prices
     from .results.report import write_report
     from .synth import synthesize
@@ -490,9 +592,21 @@ def _demo(args) -> int:
     with console.status("backtesting"):
         result = backtest(amt, out / "prices.parquet", start_year, end_year, out=out)
     _print_summary(result, out)
+    console.print(f"\n[bold]strategy[/] {DEMO_STRATEGY} on the results (positions locked at each straddle's entry)")
+    with console.status("running the strategy"):
+        book = strategy(out, DEMO_STRATEGY)
+    _print_strategy(book)
+    book.write(out / "strategy")
+    grid = load_grid(example_grid_path())
+    console.print(f"\n[bold]sweep[/] of the bundled grid {example_grid_path()}")
+    start = time.perf_counter()
+    with _progress("sweeping strategies") as advance:
+        table = sweep(out, grid, progress=advance)
+    _print_sweep(table, time.perf_counter() - start)
+    write_table(table, out / "sweep.parquet")
     with console.status("writing the report"):
-        path = write_report(out)
-    console.print(f"report: {path}")
+        path = write_report(out, strategy=book)
+    console.print(f"strategy tables in {out / 'strategy'}/, sweep in {out / 'sweep.parquet'}; report: {path}")
     return 0
 
 

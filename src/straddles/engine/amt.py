@@ -44,8 +44,8 @@ SIGNAL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: built-in signals without a window: no signal_table row may take their names (STRATEGY S3, S7)
 RESERVED_SIGNALS = ("clm", "vol")
 #: the sections of the file this module reads (SPEC 2.1, STRATEGY S3); everything else is ignored
-_SECTIONS = ("amt", "expiry_schedules", "backtest", "signal_table", *RULE_TABLES)
-_PARSE_CACHE_VERSION = 3
+_SECTIONS = ("amt", "expiry_schedules", "backtest", "signal_table", "group_risk_multiplier_table", *RULE_TABLES)
+_PARSE_CACHE_VERSION = 4
 #: seconds one user-supplied regex may take on one string before it is reported (see :func:`compile_pattern`)
 REGEX_TIMEOUT_SECONDS = 1.0
 
@@ -159,6 +159,8 @@ class Amt:
     backtest: Mapping[str, Any]
     #: the ``signal_table`` rows as ``(name, calc, init)`` strings, in file order (STRATEGY S3)
     signal_table: tuple[tuple[str, str, str], ...] = ()
+    #: ``group_risk_multiplier_table`` as {group: multiplier} (STRATEGY S5 ``amt_multipliers``)
+    group_risk_multipliers: Mapping[str, float] = field(default_factory=dict)
     duplicate_underlyings: frozenset[str] = frozenset()
     _entries: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -282,6 +284,7 @@ def load_amt(path: str | Path) -> Amt:
     return Amt(path=path, assets=tuple(assets), schedules=schedules,
                backtest=backtest if isinstance(backtest, dict) else {},
                signal_table=_signal_rows(path, document.get("signal_table")),
+               group_risk_multipliers=_group_multipliers(path, document.get("group_risk_multiplier_table")),
                duplicate_underlyings=frozenset(name for name, count in counts.items() if count > 1))
 
 
@@ -391,6 +394,22 @@ def _compile_rules(path: Path, name: str, table: Any) -> list[tuple[str, Any, An
     return compiled
 
 
+def _group_multipliers(path: Path, table: Any) -> dict[str, float]:
+    """Rows ``[group, multiplier]`` of ``group_risk_multiplier_table`` (multipliers are numbers)."""
+    if table is None:
+        return {}
+    rows = table.get("Rows") if isinstance(table, dict) else None
+    if not isinstance(rows, list):
+        raise AmtError(path, None, "group_risk_multiplier_table", "expected a mapping with a Rows list")
+    result = {}
+    for index, row in enumerate(rows):
+        if not (isinstance(row, list) and len(row) == 2 and _is_number(row[1])):
+            raise AmtError(path, None, f"group_risk_multiplier_table.Rows[{index}]",
+                           f"expected [group, number], got {row!r}")
+        result[str(row[0])] = float(row[1])
+    return result
+
+
 def signal_name_problem(name: Any) -> str | None:
     """Why ``name`` cannot name a signal_table row, or None when it can (STRATEGY S3, S7)."""
     if not (isinstance(name, str) and SIGNAL_NAME.fullmatch(name)):
@@ -402,7 +421,7 @@ def signal_name_problem(name: Any) -> str | None:
 
 def _signal_rows(path: Path, table: Any) -> tuple[tuple[str, str, str], ...]:
     """The ``[name, calc, init]`` rows of ``signal_table``, names checked (expressions are parsed
-    by :mod:`straddles.strategy.recursion`); a missing ``init`` or a null one is empty."""
+    by :mod:`straddles.strategies.recursion`); a missing ``init`` or a null one is empty."""
     if table is None:
         return ()
     rows = table.get("Rows") if isinstance(table, dict) else None

@@ -470,7 +470,7 @@ def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, 
 
 
 def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int = DAY_CHUNK_ROWS,
-               options: KernelOptions | None = None) -> KernelResult:
+               options: KernelOptions | None = None, on_select=None) -> KernelResult:
     """Value every straddle of a :class:`~straddles.engine.straddle_table.StraddleFrame` against a price store.
 
     ``days=True`` materializes the day rows in ``result.days``. A ``day_sink`` instead receives
@@ -481,6 +481,10 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     sink may write a chunk in the background while the kernel computes the next one, provided it
     finishes with it before accepting another (and copies what it keeps). ``options`` turns on the
     SPEC 16-18 extensions.
+
+    ``on_select``, when given with days, is called once after the SELECT pass and before any day
+    row, with the per-straddle ``status``, ``entry_date`` and ``n_days`` arrays: what a sink needs
+    to lay out its storage before the rows arrive (the strategy layer's cohort cube).
     """
     options = options or KernelOptions()
     n = len(frame)
@@ -537,6 +541,8 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
 
     selected = new_outputs(with_grids=False)
     call(selected, SELECT, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0, False))
+    if on_select is not None:
+        on_select({name: selected[name] for name in ("status", "entry_date", "n_days")})
     day_start = np.zeros(n + 1, np.int64)
     np.cumsum(selected["n_days"], out=day_start[1:])
     # a phase is one expiry year, and a year's straddles are a contiguous straddle_id range

@@ -6,6 +6,9 @@ outputs), times each one, and returns a :class:`Backtest` with three tables:
 * ``straddles``: one row per straddle with its dates, strike, status and P&L sum (SPEC 13.1);
 * ``days``: one row per valued straddle-day (SPEC 13.2), or None with ``days=False``;
 * ``asset_pnl``: weighted daily P&L per asset (SPEC 13.3), with the option/hedge split alongside.
+
+and, unless ``cohorts=False``, the cohort cube of the strategy layer (STRATEGY S1.5), built from
+the same streamed day rows (:mod:`straddles.strategies.cube`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -31,9 +35,12 @@ from .outputs import check_output_folder, parquet_options, parquet_writer, resul
 from .straddle_table import StraddleFrame, build_straddles
 from .totals import aggregate
 
+if TYPE_CHECKING:
+    from ..strategies.cube import Cohorts
+
 #: output file names inside a backtest folder
-STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE = (
-    "straddles.parquet", "days.parquet", "asset_pnl.parquet", "assets.parquet")
+STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE, COHORTS_FILE = (
+    "straddles.parquet", "days.parquet", "asset_pnl.parquet", "assets.parquet", "cohorts.parquet")
 #: columns of the straddle table, in SPEC 13.1 order; the leg columns follow
 STRADDLE_COLUMNS = (
     "straddle_id", "asset", "class", "group", "straddle", "schedule", "schid", "entry_month", "expiry_month",
@@ -74,6 +81,7 @@ class Backtest:
 
     ``assets`` lists the selected assets with their class, group and rule-table values, so that
     totals and reports need nothing but this object (or the folder it was written to).
+    ``cohorts`` is the strategy layer's cohort cube (None when not built).
     """
 
     straddles: pa.Table
@@ -83,6 +91,7 @@ class Backtest:
     timings: dict[str, float] = field(default_factory=dict)
     #: price rows the store left out: ``{"non-finite": n, "duplicate": m}`` (SPEC 9.3, 9.4)
     dropped_price_rows: dict[str, int] = field(default_factory=dict)
+    cohorts: Cohorts | None = None
 
     def totals(self, by: str = "portfolio") -> pa.Table:
         """Plain sums of per-asset daily P&L by ``class``, ``group`` or over the ``portfolio``
@@ -137,6 +146,8 @@ class Backtest:
         tables = {STRADDLES_FILE: self.straddles, ASSET_PNL_FILE: self.asset_pnl, ASSETS_FILE: self.assets}
         if self.days is not None:
             tables[DAYS_FILE] = self.days
+        if self.cohorts is not None:
+            tables[COHORTS_FILE] = self.cohorts.to_arrow()
         return tables
 
     def write(self, directory: str | Path) -> list[Path]:
@@ -151,11 +162,12 @@ class Backtest:
         return [directory / name for name in tables]
 
 
-def load_backtest(directory: str | Path, days: bool = True) -> Backtest:
+def load_backtest(directory: str | Path, days: bool = True, cohorts: bool = True) -> Backtest:
     """Read a backtest folder written by :meth:`Backtest.write` (or ``straddles backtest --out``).
 
     ``days=False`` skips the day table (``days`` is then None): aggregation, statistics and the
     report need only the straddle and asset tables, and the full universe's day table is 8 M rows.
+    ``cohorts=False`` skips the strategy layer's cohort cube (``cohorts`` is then None).
     The folder's files are checked against its manifest first (:func:`~straddles.engine.outputs.verify_folder`):
     files of different runs, mixed by an interrupted write, are refused.
     """
@@ -163,13 +175,19 @@ def load_backtest(directory: str | Path, days: bool = True) -> Backtest:
     if not directory.is_dir():
         raise StraddlesError(f"{directory}: not a backtest folder (no such directory)")
     required = (STRADDLES_FILE, ASSET_PNL_FILE, ASSETS_FILE)
-    files = verify_folder(directory, [*required, DAYS_FILE] if days else list(required))
+    optional = [name for name, wanted in ((COHORTS_FILE, cohorts), (DAYS_FILE, days)) if wanted]
+    files = verify_folder(directory, [*required, *optional])
     missing = [name for name in required if name not in files]
     if missing:
         raise StraddlesError(f"{directory}: not a backtest folder (missing {', '.join(missing)})")
+    cohorts = None
+    if COHORTS_FILE in files:
+        from ..strategies.cube import Cohorts
+
+        cohorts = Cohorts.read(files.pop(COHORTS_FILE))
     tables = {name: _read_parquet(path) for name, path in files.items()}
     return Backtest(straddles=tables[STRADDLES_FILE], days=tables.get(DAYS_FILE), asset_pnl=tables[ASSET_PNL_FILE],
-                    assets=tables[ASSETS_FILE])
+                    assets=tables[ASSETS_FILE], cohorts=cohorts)
 
 
 def _read_parquet(path: Path) -> pa.Table:
@@ -183,7 +201,7 @@ def as_backtest(source: Backtest | str | Path) -> Backtest:
     """A :class:`Backtest` as is, or the folder's tables without the day table; what every
     results function (portfolio, stats, report) accepts as its ``source``."""
     if isinstance(source, (str, Path)):
-        return load_backtest(source, days=False)
+        return load_backtest(source, days=False, cohorts=False)
     if not all(hasattr(source, name) for name in ("straddles", "asset_pnl", "assets")):
         raise StraddlesError(f"expected a Backtest or a backtest folder, got {type(source).__name__}")
     return source
@@ -192,7 +210,7 @@ def as_backtest(source: Backtest | str | Path) -> Backtest:
 def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, pattern: str = ".",
              overrides=None, days: bool = True, live_only: bool = True, out: str | Path | None = None,
              asof=None, expiry_basis: str = "realized", greeks: bool = False, costs=None,
-             calendars=None) -> Backtest:
+             calendars=None, cohorts: bool = True) -> Backtest:
     """Backtest every straddle the AMT implies for expiries in ``start_year``..``end_year``.
 
     ``prices`` is anything :func:`straddles.load_prices` accepts (a path, a table, a DataFrame, a
@@ -216,11 +234,15 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
     * ``calendars``: ``{Underlying regex: exchange calendar}`` or a YAML path of that mapping;
       BD anchors then skip that exchange's holidays (SPEC 6.5).
 
+    ``cohorts=True`` also builds the strategy layer's cohort cube (``result.cohorts``, and
+    ``cohorts.parquet`` in ``out``) from the streamed day rows; without days this costs a second
+    kernel pass over the straddles.
+
     >>> result = backtest("amt.yml", "prices.parquet", 2020, 2024)       # doctest: +SKIP
     >>> result.status_counts()["valued"], result.totals("class").num_rows  # doctest: +SKIP
     """
     with _cyclic_gc_paused():
-        return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out,
+        return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out, cohorts,
                          dict(asof=asof, expiry_basis=expiry_basis, greeks=greeks, costs=costs, calendars=calendars))
 
 
@@ -242,7 +264,8 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
-def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out, options) -> Backtest:
+def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out, cohorts,
+              options) -> Backtest:
     from .prices import load_prices
 
     timer = StageTimer()
@@ -252,10 +275,15 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
     with timer("load price store"):
         store = load_prices(prices)
     dropped = {"non-finite": store.n_dropped_nonfinite, "duplicate": getattr(store, "n_collapsed_duplicates", 0)}
+    settings = None
+    if cohorts:
+        from ..strategies.cube import amt_settings
+
+        settings = amt_settings(amt)
     if out is None:
-        frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days, timer,
-                                   **options)
-        backtest_ = assemble(frame, result, days, timer)
+        frame, result, cube = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days, timer,
+                                         cohorts=settings, **options)
+        backtest_ = assemble(frame, result, days, timer, cube)
         backtest_.dropped_price_rows = dropped
         return backtest_
 
@@ -268,11 +296,11 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
             day_writer = _DayWriter(temporary(DAYS_FILE), timer,
                                     days_schema(greeks=options["greeks"], costs=options["costs"] not in (None, False)))
             files.callback(day_writer.close)  # also on failure, before the temporary file goes
-        frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
-                                   timer=timer, day_sink=day_writer, **options)
+        frame, result, cube = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
+                                         timer=timer, day_sink=day_writer, cohorts=settings, **options)
         if day_writer is not None:
             day_writer.close()
-        backtest_ = assemble(frame, result, False, timer)
+        backtest_ = assemble(frame, result, False, timer, cube)
         backtest_.dropped_price_rows = dropped
         with timer("write outputs"):
             for name, table in backtest_.tables().items():
@@ -331,12 +359,14 @@ class _DayWriter:
 
 def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
                overrides=None, days: bool = True, timer: StageTimer | None = None, day_sink=None,
-               asof=None, expiry_basis: str = "realized", greeks: bool = False, costs=None, calendars=None):
+               asof=None, expiry_basis: str = "realized", greeks: bool = False, costs=None, calendars=None,
+               cohorts=None):
     """The compute stages: expand the straddles, resolve their legs, run the kernel.
 
-    Returns the :class:`StraddleFrame` and the kernel's :class:`~straddles.engine.kernel.KernelResult`;
-    ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`). The
-    options are those of :func:`backtest`.
+    Returns the :class:`StraddleFrame`, the kernel's :class:`~straddles.engine.kernel.KernelResult`
+    and the cohort cube (None unless ``cohorts``, the AMT settings the cube carries, is given);
+    ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`), and the
+    cube is filled from the same rows. The options are those of :func:`backtest`.
     """
     from .calendars import calendars_option
     from .kernel import run_kernel
@@ -346,12 +376,36 @@ def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = "
     frame = build_straddles(amt, start_year, end_year, pattern, live_only, overrides, timer=timer,
                             calendars=calendars_option(calendars))
     options = kernel_options(frame, store, asof, expiry_basis, greeks, costs)
+    builder = None
+    if cohorts is not None:
+        from ..strategies.cube import CohortBuilder
+
+        builder = CohortBuilder(frame.asset, frame.weight, cohorts)
+    sink = day_sink
+    if builder is not None and not days:
+        sink = _tee(day_sink, builder, timer)
     with timer("kernel"):
-        result = run_kernel(frame, store, days=days, day_sink=day_sink, options=options)
-    return frame, result
+        result = run_kernel(frame, store, days=days, day_sink=sink, options=options,
+                            on_select=builder.layout if builder is not None else None)
+    if builder is None:
+        return frame, result, None
+    if days:  # the day rows were materialized in one chunk
+        with timer("cohort cube"):
+            builder(result.days)
+    return frame, result, builder.result()
 
 
-def assemble(frame: StraddleFrame, result, days: bool, timer: StageTimer | None = None) -> Backtest:
+def _tee(day_sink, builder, timer: StageTimer):
+    """A day sink feeding ``day_sink`` (if any) and then the cube ``builder`` (timed on its own)."""
+    def sink(chunk: dict) -> None:
+        if day_sink is not None:
+            day_sink(chunk)
+        with timer("cohort cube"):
+            builder(chunk)
+    return sink
+
+
+def assemble(frame: StraddleFrame, result, days: bool, timer: StageTimer | None = None, cohorts=None) -> Backtest:
     """The Arrow outputs of a kernel run: aggregation, then the straddle, day and asset tables."""
     timer = timer or StageTimer()
     with timer("aggregation"):
@@ -360,7 +414,8 @@ def assemble(frame: StraddleFrame, result, days: bool, timer: StageTimer | None 
         straddles = straddle_table(frame, result)
         day_table = days_table(result.days) if days else None
         assets = assets_table(frame)
-    return Backtest(straddles=straddles, days=day_table, asset_pnl=asset_pnl, assets=assets, timings=timer.seconds)
+    return Backtest(straddles=straddles, days=day_table, asset_pnl=asset_pnl, assets=assets, timings=timer.seconds,
+                    cohorts=cohorts)
 
 
 def straddle_table(frame: StraddleFrame, result) -> pa.Table:

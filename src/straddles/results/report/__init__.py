@@ -16,7 +16,8 @@ bottom contributors (``contributors``), option vs hedge P&L (``pnl-split``), cor
 (``correlation``), P&L across implied-vol regimes (``vol-regimes``), straddle status breakdown
 (``status``) and methodology (``method``). Backtests run with the SPEC Part II options add, before
 the methodology, open positions (``open``), the P&L attribution (``attribution``) and gross vs net
-P&L (``costs``): see :mod:`.part2`.
+P&L (``costs``): see :mod:`.part2`. Given a strategy result, the report leads with a strategy
+section (``strategy``, :mod:`straddles.results.report.strategy`) in bps of capital.
 
 >>> from straddles.results.report import write_report         # doctest: +SKIP
 >>> write_report("straddles-demo")                    # doctest: +SKIP
@@ -61,6 +62,8 @@ SECTIONS = (
     ("vol-regimes", "P&L across implied-vol regimes"), ("status", "Straddle status breakdown"),
     ("method", "Methodology and units"),
 )
+#: the section leading the report when it is given a strategy
+STRATEGY_SECTION = ("strategy", "Strategy: the traded book")
 
 
 @dataclass
@@ -72,10 +75,13 @@ class Report:
     summary: dict
 
 
-def write_report(source, out: str | Path | None = None, *, periods_per_year: float = 252) -> Path:
+def write_report(source, out: str | Path | None = None, *, periods_per_year: float = 252, strategy=None) -> Path:
     """Write the HTML report of ``source`` (a :class:`~straddles.Backtest` or a backtest folder) to
     ``out`` (default ``DIR/report.html``; required for a Backtest object), the charts and
     ``summary.json`` to ``<stem>_files/`` beside it, and return the HTML path.
+
+    ``strategy``, a :class:`~straddles.strategies.api.StrategyResult` of this backtest, adds the
+    strategy section at the top.
 
     Raises :class:`~straddles.StraddlesError` when ``source`` is not a backtest folder.
     """
@@ -85,7 +91,7 @@ def write_report(source, out: str | Path | None = None, *, periods_per_year: flo
             raise StraddlesError("write_report: give 'out' when the source is a Backtest object")
         out = Path(source) / REPORT_FILE
     out = Path(out)
-    report = build_report(backtest, label or "in-memory backtest", periods_per_year)
+    report = build_report(backtest, label or "in-memory backtest", periods_per_year, strategy)
     folder = out.with_name(f"{out.stem}_files")
     writers = {out: _bytes_writer(report.html.encode("utf-8")),
                folder / SUMMARY_FILE: _bytes_writer(json.dumps(report.summary, indent=1).encode("utf-8"))}
@@ -94,7 +100,7 @@ def write_report(source, out: str | Path | None = None, *, periods_per_year: flo
     return out
 
 
-def build_report(backtest, label: str, periods_per_year: float = 252) -> Report:
+def build_report(backtest, label: str, periods_per_year: float = 252, strategy=None) -> Report:
     """Compute the statistics of ``backtest`` and render the report (nothing is written)."""
     context = _Context.of(backtest, label, periods_per_year)
     pictures = _figures(context)
@@ -105,11 +111,21 @@ def build_report(backtest, label: str, periods_per_year: float = 252) -> Report:
     body += "".join(f'\n<section id="{key}"><h2>{title}</h2>{content}</section>' for key, title, content in extensions)
     body += "\n" + _method_section(context, pictures)
     nav = SECTIONS[:-1] + tuple((key, title) for key, title, _ in extensions) + SECTIONS[-1:]
+    summary = _summary_json(context, sorted(pictures))
+    if strategy is not None:
+        from .strategy import strategy_figures, strategy_section_html, strategy_summary
+
+        extra = strategy_figures(strategy, backtest.assets)
+        pictures.update(extra)
+        body = _section("strategy", strategy_section_html(strategy, extra, _figure)) + "\n" + body
+        nav = (STRATEGY_SECTION, *nav)
+        summary["strategy"] = strategy_summary(strategy)
+        summary["figures"] = sorted(pictures)
     page = Template(resources.files(__name__).joinpath("template.html").read_text(encoding="utf-8")).substitute(
         title="Straddle backtest report", version=__version__, generated=context.generated,
         meta="".join(f"<span>{html.escape(item)}</span>" for item in context.meta()),
         nav="".join(f'<li><a href="#{key}">{title}</a></li>' for key, title in nav), body=body)
-    return Report(html=page, figures=pictures, summary=_summary_json(context, sorted(pictures)))
+    return Report(html=page, figures=pictures, summary=summary)
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -445,7 +461,7 @@ def _method_section(context: _Context, pictures: dict) -> str:
 # --- HTML helpers ------------------------------------------------------------------------------
 
 def _section(key: str, content: str) -> str:
-    return f'<section id="{key}"><h2>{dict(SECTIONS)[key]}</h2>{content}</section>'
+    return f'<section id="{key}"><h2>{dict((STRATEGY_SECTION, *SECTIONS))[key]}</h2>{content}</section>'
 
 
 def _empty(text: str = "No P&amp;L: no straddle was valued.") -> str:

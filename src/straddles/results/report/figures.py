@@ -174,6 +174,40 @@ def status_bars(counts: dict[str, int]) -> bytes:
     return _png(figure)
 
 
+def strategy_pnl(dates: np.ndarray, pnl: np.ndarray, pnl_long: np.ndarray, pnl_short: np.ndarray) -> bytes:
+    """Cumulative P&L of a strategy's book and of its long and short legs, in bps of capital."""
+    figure, axes = _figure(4.2)
+    for values, label, color, width in ((pnl, "book", TOTAL_COLOR, 2.2), (pnl_long, "long leg", GAIN, 1.3),
+                                        (pnl_short, "short leg", LOSS, 1.3)):
+        axes.plot(dates, np.cumsum(values) * 1e4, label=label, color=color, linewidth=width)
+    axes.axhline(0, color="#555555", linewidth=0.8)
+    _finish(axes, "Cumulative P&L of the strategy (bps of capital)", legend=True)
+    return _png(figure)
+
+
+def rolling_beta(dates: np.ndarray, beta: np.ndarray, window: int) -> bytes:
+    """The realized hedge ratio −cov(long, short)/var(long) over a rolling window."""
+    figure, axes = _figure(3.2)
+    axes.plot(dates, beta, color="#1565c0", linewidth=1.4)
+    axes.axhline(1, color="#555555", linewidth=0.8, linestyle="--")
+    axes.axhline(0, color="#555555", linewidth=0.8)
+    _finish(axes, f"Rolling β of the short leg to the long leg ({window} weekdays)", legend=False)
+    return _png(figure)
+
+
+def weights_heatmap(months: np.ndarray, groups: list[str], weights: np.ndarray) -> bytes:
+    """Net weight per AMT group (rows) and month (columns), red short, blue long."""
+    figure, axes = _figure(1.2 + 0.35 * len(groups))
+    limit = float(np.nanmax(np.abs(weights))) if weights.size and np.isfinite(weights).any() else 1.0
+    image = axes.imshow(weights.T, aspect="auto", cmap="RdBu", vmin=-limit, vmax=limit, interpolation="nearest")
+    axes.set_yticks(range(len(groups)), groups)
+    step = max(1, len(months) // 12)
+    axes.set_xticks(range(0, len(months), step), [str(m) for m in months[::step]], rotation=35, ha="right")
+    figure.colorbar(image, ax=axes, fraction=0.03, pad=0.01)
+    axes.set_title("Net weight by group and month (monthly mean; Σ|w| = 1 a day)", fontsize=11, loc="left")
+    return _png(figure)
+
+
 def _ordered(stats: Stats):
     colors = bucket_colors(stats.buckets)
     return [(name, colors[name]) for name in stats.buckets]
