@@ -157,7 +157,8 @@ def as_backtest(source: Backtest | str | Path) -> Backtest:
 
 
 def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, pattern: str = ".",
-             overrides=None, days: bool = True, live_only: bool = True, out: str | Path | None = None) -> Backtest:
+             overrides=None, days: bool = True, live_only: bool = True, out: str | Path | None = None,
+             scheduler=None) -> Backtest:
     """Backtest every straddle the AMT implies for expiries in ``start_year``..``end_year``.
 
     ``prices`` is anything :func:`straddles.load_prices` accepts (a path, a table, a DataFrame, a
@@ -169,9 +170,20 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
     at a time instead of being held in memory: the returned Backtest then has ``days=None``
     (read it back with :func:`load_backtest`).
 
+    ``scheduler`` runs it on Dask instead of in this process: ``"local:N"`` (N worker processes),
+    a scheduler address or a ``dask.distributed.Client`` (see :mod:`straddles.scale.executor`);
+    the results are the same (:mod:`straddles.scale.partition`). ``prices`` must then be a path.
+
     >>> result = backtest("amt.yml", "prices.parquet", 2020, 2024)       # doctest: +SKIP
     >>> result.status_counts()["valued"], result.totals("class").num_rows  # doctest: +SKIP
     """
+    if scheduler is not None:  # the executor seam; scale/ builds on the engine, imported only here
+        from ..scale.executor import dask_client
+        from ..scale.partition import partitioned_backtest
+
+        with dask_client(scheduler) as client:
+            return partitioned_backtest(client, amt, prices, start_year, end_year, pattern, overrides, days,
+                                        live_only, out)
     with _cyclic_gc_paused():
         return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out)
 

@@ -1,0 +1,133 @@
+"""The executor seam: where the work of a backtest, sweep or grid runs.
+
+Every scale-out entry point takes ``scheduler``:
+
+* ``None``: in this process, as without Dask (the default);
+* ``"local"`` or ``"local:N"``: a :class:`dask.distributed.LocalCluster` of N worker processes
+  (default: one per core) with one thread each, started for the run and closed after it;
+* an address such as ``"tcp://host:8786"``: an existing Dask cluster;
+* a :class:`dask.distributed.Client`: used as is and left open.
+
+Workers run one thread each: numba's default threading layer must not be entered from several
+threads of one process at a time, so a worker runs one task at a time and the kernel's own
+``prange`` loops use the worker's share of the cores (``NUMBA_NUM_THREADS``, set for local
+clusters). A process-wide lock keeps kernels sequential even on a cluster started with more
+threads per worker.
+
+Dask is an optional dependency (``pip install 'straddles[dask]'``); this module imports it only
+when a scheduler is given.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from ..errors import StraddlesError
+
+#: the extra that installs Dask distributed
+DASK_EXTRA = "pip install 'straddles[dask]'"
+#: times Dask re-runs a task that raised (a lost worker is retried by the scheduler on its own,
+#: up to ``distributed.scheduler.allowed-failures`` times)
+TASK_RETRIES = 1
+
+#: one kernel at a time per worker process (see the module docstring)
+KERNEL_LOCK = threading.Lock()
+
+
+def require_distributed():
+    """The ``distributed`` module, or a StraddlesError saying which extra to install."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise StraddlesError(f"running on a Dask scheduler needs Dask distributed: {DASK_EXTRA} "
+                             f"({exc})") from None
+    return distributed
+
+
+@contextmanager
+def dask_client(scheduler) -> Iterator:
+    """A connected :class:`distributed.Client` for ``scheduler`` (not None), closed afterwards
+    unless the caller passed a Client of its own."""
+    distributed = require_distributed()
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    if not isinstance(scheduler, str):
+        raise StraddlesError(f"scheduler must be None, 'local[:N]', an address or a dask Client, "
+                             f"got {type(scheduler).__name__}")
+    if scheduler == "local" or scheduler.startswith("local:"):
+        n_workers = _local_workers(scheduler)
+        cores = os.cpu_count() or 1
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            env={"NUMBA_NUM_THREADS": str(max(1, cores // n_workers))})
+        try:
+            with distributed.Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    try:
+        client = distributed.Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise StraddlesError(f"cannot connect to the Dask scheduler at {scheduler!r}: {exc}") from None
+    with client:
+        yield client
+
+
+def _local_workers(scheduler: str) -> int:
+    if scheduler == "local":
+        return os.cpu_count() or 1
+    text = scheduler.removeprefix("local:")
+    if not text.isdigit() or int(text) < 1:
+        raise StraddlesError(f"scheduler {scheduler!r}: expected 'local:N' with N a positive number of workers")
+    return int(text)
+
+
+def run_tasks(client, function: Callable, items: Sequence, progress: Callable[[int, int], None] | None = None,
+              **shared) -> list:
+    """Run ``function(item, **shared)`` for every item on the cluster; results in item order.
+
+    ``shared`` values are sent to the cluster once (scattered), not once per task. ``progress(done,
+    total)`` is called as tasks complete. The first failure cancels the remaining tasks and is
+    raised here: a task's StraddlesError keeps its message, a task whose workers kept dying is
+    reported as such.
+    """
+    distributed = require_distributed()
+    shared = {name: client.scatter(value, broadcast=True) for name, value in shared.items()}
+    futures = client.map(_user_errors(function), items, pure=False, retries=TASK_RETRIES, **shared)
+    position = {future.key: index for index, future in enumerate(futures)}
+    results = [None] * len(futures)
+    done = 0
+    if progress is not None:
+        progress(0, len(futures))
+    try:
+        for future in distributed.as_completed(futures):
+            results[position[future.key]] = future.result()
+            done += 1
+            if progress is not None:
+                progress(done, len(futures))
+    except distributed.KilledWorker as exc:
+        raise StraddlesError(f"a task failed repeatedly because its worker died (out of memory?): {exc}") from None
+    finally:
+        client.cancel(futures)
+    return results
+
+
+def _user_errors(function: Callable) -> Callable:
+    """``function`` with its StraddlesErrors re-raised as plain StraddlesError (message kept):
+    subclasses with their own constructor arguments (AmtError) do not survive pickling back to
+    the client."""
+
+    @functools.wraps(function)
+    def task(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except StraddlesError as exc:
+            raise StraddlesError(str(exc)) from None
+
+    return task
