@@ -134,13 +134,15 @@ def _load_prices_rows(prices: str) -> int:
     return load_prices(prices).n_rows
 
 
-def plan_parts(frame: StraddleFrame, start_year: int, end_year: int, days: bool, parts_dir: Path | None) -> list[Part]:
-    """Contiguous asset slices of about :data:`TASK_STRADDLE_DAYS` straddle-days of span each."""
+def plan_parts(frame: StraddleFrame, start_year: int, end_year: int, days: bool, parts_dir: Path | None,
+               target: int | None = None) -> list[Part]:
+    """Contiguous asset slices of about ``target`` straddle-days of span each (default
+    :data:`TASK_STRADDLE_DAYS`, or :data:`TASK_STRADDLE_DAYS_WITH_DAY_TABLE` with ``days``)."""
     n_assets = len(frame.assets)
     span = (frame.span_end.astype(np.int64) - frame.span_start + 1).astype(np.float64)
     cost = np.cumsum(np.bincount(frame.asset, weights=span, minlength=n_assets))
     total = float(cost[-1]) if n_assets else 0.0
-    target = TASK_STRADDLE_DAYS_WITH_DAY_TABLE if days else TASK_STRADDLE_DAYS
+    target = target or (TASK_STRADDLE_DAYS_WITH_DAY_TABLE if days else TASK_STRADDLE_DAYS)
     n_tasks = max(1, min(n_assets, round(total / target)))
     # slice k ends at the first asset whose cumulative cost reaches (k+1)/n of the total
     ends = np.searchsorted(cost, total * np.arange(1, n_tasks + 1) / n_tasks) + 1
