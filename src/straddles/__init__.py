@@ -32,7 +32,7 @@ from .engine.straddle_table import build_straddles, expand
 __version__ = "0.1.0"
 
 #: public names whose modules import numba or matplotlib, loaded on first use
-_LAZY = {"synthesize": "synth", "write_report": "results.report"}
+_LAZY = {"synthesize": "synth", "write_report": "results.report", "grid": "scale.grid"}
 __all__ = sorted(["Amt", "Asset", "load_amt", "Overrides", "load_overrides", "Backtest", "backtest", "load_backtest",
                   "AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "build_straddles", "expand",
                   "PriceStore", "load_prices", "write_prices", "portfolio", "Stats", "stats", "example_amt_path",

@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--prices", required=True, help="price store: .parquet, .csv, folder, or FILE.duckdb::TABLE")
     sub.add_argument("--out", type=Path, required=True, help="output folder")
     sub.add_argument("--no-days", action="store_true", help="do not materialize or write the day table")
+    _scheduler_argument(sub)
+
+    sub = command("grid", "Run variants of a backtest (AMT edits, options) and write one summary table.", _grid)
+    _amt_arguments(sub, years_required=True)
+    sub.add_argument("--prices", required=True, help="price store (as for backtest)")
+    sub.add_argument("--variants", type=Path, required=True, metavar="YML", help="variants file (see README, 'Grids')")
+    sub.add_argument("--out", type=Path, required=True,
+                     help="output folder: summary.parquet (a row per variant) and asset_pnl.parquet")
+    _scheduler_argument(sub)
 
     sub = command("explain", "Explain one straddle day by day: anchors, good days, entry, expiry, valuation.",
                   _explain)
@@ -109,6 +118,12 @@ def _amt_arguments(sub, years_required: bool, overrides: bool = True) -> None:
         sub.add_argument("--overrides", type=Path, metavar="CSV",
                          help="expiry overrides (default: backtest.expiry_overrides beside the AMT, "
                               "else overrides.csv beside it)")
+
+
+def _scheduler_argument(sub) -> None:
+    sub.add_argument("--scheduler", metavar="WHERE",
+                     help="run on Dask: local:N (N worker processes on this machine) or a scheduler address "
+                          "tcp://host:port (needs pip install 'straddles[dask]'); default: in this process")
 
 
 def _console(stderr: bool = False):
@@ -171,11 +186,49 @@ def _synth(args) -> int:
 def _backtest(args) -> int:
     from .engine.pipeline import backtest
 
-    with _console(stderr=True).status("backtesting"):
-        result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
-                          days=not args.no_days, live_only=not args.all, out=args.out)
+    if args.scheduler is None:
+        with _console(stderr=True).status("backtesting"):
+            result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
+                              days=not args.no_days, live_only=not args.all, out=args.out)
+    else:
+        from .scale.executor import dask_client
+        from .scale.partition import partitioned_backtest
+
+        with dask_client(args.scheduler) as client, _progress(f"backtesting on {args.scheduler}") as advance:
+            result = partitioned_backtest(client, args.amt, args.prices, args.start, args.end, args.pattern,
+                                          args.overrides, days=not args.no_days, live_only=not args.all,
+                                          out=args.out, progress=advance)
     _print_summary(result, args.out)
     return 0
+
+
+def _grid(args) -> int:
+    from rich.table import Table
+
+    from .engine.amt import load_amt
+    from .scale.grid import grid
+
+    amt = load_amt(args.amt)
+    with _progress("variants") as advance:
+        result = grid(amt, args.prices, args.variants, args.start, args.end, args.pattern, args.overrides,
+                      live_only=not args.all, scheduler=args.scheduler, progress=advance)
+    result.write(args.out)
+    table = Table(title=f"{result.summary.num_rows} variants, expiries {args.start}-{args.end}")
+    columns = ("variant", "n_valued", "pnl", "ann_return", "ann_volatility", "sharpe", "max_drawdown")
+    for name in columns:
+        table.add_column(name, justify="left" if name == "variant" else "right")
+    for row in result.summary.select(list(columns)).to_pylist():
+        table.add_row(*(_cell(row[name]) for name in columns))
+    console = _console()
+    console.print(table)
+    console.print(f"wrote {args.out / 'summary.parquet'} and {args.out / 'asset_pnl.parquet'}")
+    return 0
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _explain(args) -> int:

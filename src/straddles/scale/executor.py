@@ -131,3 +131,29 @@ def _user_errors(function: Callable) -> Callable:
             raise StraddlesError(str(exc)) from None
 
     return task
+
+
+def worker_prices(prices) -> str:
+    """The price source as workers will open it: an absolute path (their working folder may
+    differ from ours). In-memory prices are refused rather than pickled into every task."""
+    if isinstance(prices, (str, os.PathLike)):
+        text = os.fspath(prices)
+        return text if "::" in text or text.startswith("duckdb:") else os.path.abspath(text)
+    raise StraddlesError(f"with a scheduler, prices must be a path the workers can read (Parquet file or folder, "
+                         f"CSV, DuckDB), got a {type(prices).__name__}; write it with straddles.write_prices first")
+
+
+def warm_price_caches(client, prices: str) -> None:
+    """Build the memory-mapped price cache (:func:`straddles.load_prices`) once on every worker
+    host, a no-op where it exists: tasks then read their series out of it instead of each
+    re-reading the source."""
+    hosts = {}
+    for address, info in client.scheduler_info(n_workers=-1)["workers"].items():
+        hosts.setdefault(info["host"], address)
+    client.gather([client.submit(_price_rows, prices, workers=[address], pure=False) for address in hosts.values()])
+
+
+def _price_rows(prices: str) -> int:
+    from ..engine.prices import load_prices
+
+    return load_prices(prices).n_rows

@@ -44,10 +44,10 @@ from ..engine.kernel import DAY_CHUNK_ROWS, KernelResult, _chunks, run_kernel
 from ..engine.outputs import atomic_path, parquet_options, parquet_writer
 from ..engine.pipeline import (ASSET_PNL_FILE, ASSETS_FILE, DAYS_FILE, DAYS_SCHEMA, STRADDLES_FILE, Backtest,
                                StageTimer, asset_pnl_table, assets_table, days_table, straddle_table)
-from ..engine.prices import PriceStore, load_price_series, load_prices
+from ..engine.prices import PriceStore, load_price_series
 from ..engine.straddle_table import StraddleFrame, build_straddles
 from ..errors import StraddlesError
-from .executor import KERNEL_LOCK, run_tasks
+from .executor import KERNEL_LOCK, run_tasks, warm_price_caches, worker_prices
 
 #: straddle-days of span per task: about a second of kernel on one core without the day table
 #: (BENCHMARKS.md, "Dask"); fewer with the day table, whose rows cost more than the valuation
@@ -89,7 +89,7 @@ def partitioned_backtest(client, amt: Amt | str | Path, prices, start_year: int,
     docstring). ``prices`` must be a path the workers can read; ``progress(done, total)`` is
     called as tasks complete."""
     timer = StageTimer()
-    prices = _worker_prices(prices)
+    prices = worker_prices(prices)
     with timer("load AMT"):
         if not isinstance(amt, Amt):
             amt = load_amt(amt)
@@ -108,30 +108,6 @@ def partitioned_backtest(client, amt: Amt | str | Path, prices, start_year: int,
     finally:
         if parts_dir is not None:
             shutil.rmtree(parts_dir, ignore_errors=True)
-
-
-def _worker_prices(prices) -> str:
-    """The price source as the workers will open it: an absolute path (their working folder may
-    differ from ours); in-memory prices are refused rather than pickled to every task."""
-    if isinstance(prices, (str, os.PathLike)):
-        text = os.fspath(prices)
-        return text if "::" in text or text.startswith("duckdb:") else os.path.abspath(text)
-    raise StraddlesError(f"with a scheduler, prices must be a path the workers can read (Parquet file or folder, "
-                         f"CSV, DuckDB), got a {type(prices).__name__}; write it with straddles.write_prices first")
-
-
-def warm_price_caches(client, prices: str) -> None:
-    """Build the memory-mapped price cache once on every worker host (a no-op where it exists), so
-    that each task then copies its own series out of it instead of re-reading the source."""
-    hosts = {}
-    for address, info in client.scheduler_info(n_workers=-1)["workers"].items():
-        hosts.setdefault(info["host"], address)
-    futures = [client.submit(_load_prices_rows, prices, workers=[address], pure=False) for address in hosts.values()]
-    client.gather(futures)
-
-
-def _load_prices_rows(prices: str) -> int:
-    return load_prices(prices).n_rows
 
 
 def plan_parts(frame: StraddleFrame, start_year: int, end_year: int, days: bool, parts_dir: Path | None,
