@@ -54,3 +54,15 @@ def _private_cache_dir(tmp_path_factory):
     """Caches (parsed AMTs, price stores) go to a temporary folder, never to ~/.cache."""
     import os
     os.environ["STRADDLES_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def dask_client(_private_cache_dir):
+    """A Client of a LocalCluster of two single-threaded worker processes (issue 12's test setup)."""
+    distributed = pytest.importorskip("distributed")
+    import os
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  env={"NUMBA_NUM_THREADS": "1",
+                                       "STRADDLES_CACHE_DIR": os.environ["STRADDLES_CACHE_DIR"]}) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client

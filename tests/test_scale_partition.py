@@ -89,16 +89,12 @@ def test_bad_scheduler_is_a_user_error(scheduler):
 
 
 @pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
+def client(dask_client):
     import cloudpickle
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the killer task below runs on workers
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  env={"NUMBA_NUM_THREADS": "1",
-                                       "STRADDLES_CACHE_DIR": os.environ["STRADDLES_CACHE_DIR"]}) as cluster:
-        with distributed.Client(cluster) as dask_client:
-            yield dask_client
+    yield dask_client
+    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
 @pytest.fixture(scope="module")
