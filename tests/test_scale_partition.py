@@ -192,3 +192,10 @@ def test_bad_prices_fail_with_the_price_error(client, example_amt_path, example_
 def test_in_memory_prices_are_refused(client, example_amt_path):
     with pytest.raises(StraddlesError, match="prices must be a path"):
         straddles.backtest(example_amt_path, synthesize(example_amt_path, 2024, 2024), 2024, 2024, scheduler=client)
+
+
+def test_local_scheduler_starts_and_closes_its_own_cluster(example_amt_path, example_prices):
+    pytest.importorskip("distributed")
+    expected = straddles.backtest(example_amt_path, example_prices, 2024, 2024, days=False)
+    got = straddles.backtest(example_amt_path, example_prices, 2024, 2024, days=False, scheduler="local:1")
+    assert got.straddles.equals(expected.straddles) and got.asset_pnl.equals(expected.asset_pnl)
