@@ -177,14 +177,14 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
     >>> result = backtest("amt.yml", "prices.parquet", 2020, 2024)       # doctest: +SKIP
     >>> result.status_counts()["valued"], result.totals("class").num_rows  # doctest: +SKIP
     """
-    if scheduler is not None:  # the executor seam; scale/ builds on the engine, imported only here
-        from ..scale.executor import dask_client
-        from ..scale.partition import partitioned_backtest
-
-        with dask_client(scheduler) as client:
-            return partitioned_backtest(client, amt, prices, start_year, end_year, pattern, overrides, days,
-                                        live_only, out)
     with _cyclic_gc_paused():
+        if scheduler is not None:  # the executor seam; scale/ builds on the engine, imported only here
+            from ..scale.executor import dask_client
+            from ..scale.partition import partitioned_backtest
+
+            with dask_client(scheduler) as client:
+                return partitioned_backtest(client, amt, prices, start_year, end_year, pattern, overrides, days,
+                                            live_only, out)
         return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out)
 
 

@@ -316,47 +316,37 @@ def load_prices(
 def load_price_series(
     source, tickers: Sequence[str], *, cache: bool = True, cache_dir: str | os.PathLike | None = None
 ) -> PriceStore:
-    """A store holding only the series whose ticker is in ``tickers``, every field of each.
+    """A store holding the series of ``tickers`` (every field of each), read without loading the
+    rest of the source: what a task of a partitioned run loads.
 
-    What a worker of a partitioned run loads: the series its assets need and nothing else. Each
-    series holds exactly the rows it has in the full store (SPEC 9 applies per (ticker, field,
-    date) key), so a kernel run over those assets gives the same results as against the full store.
+    Each series holds exactly the rows it has in the full store (SPEC 9 applies per (ticker,
+    field, date) key), so a kernel run over the assets reading these tickers gives the same results
+    as against the full store. ``source`` is a :class:`PriceStore` (returned as is) or a path as
+    for :func:`load_prices`:
 
-    ``source`` is a :class:`PriceStore` or a path as for :func:`load_prices`. When the source's
-    memory-mapped cache exists (see :func:`load_prices`), the series are copied out of it: only
-    their pages are read. Otherwise a Parquet file or folder is read with a ``ticker`` filter (row
-    groups whose statistics exclude the tickers are skipped) and nothing is cached; other sources
-    are loaded whole (and cached) first. A conflicting duplicate (SPEC 9.4) is reported only when
-    it lies in one of the series read.
+    * when the source's memory-mapped cache exists (see :func:`load_prices`), that store is
+      returned: nothing is copied, and only the pages of the series a kernel actually reads are
+      ever loaded (shared by every process of the host);
+    * otherwise a Parquet file or folder is read with a ``ticker`` filter (row groups whose
+      statistics exclude the tickers are skipped), and nothing is cached;
+    * any other source is loaded whole (and cached) by :func:`load_prices`.
     """
-    wanted = sorted(set(_as_str_sequence(tickers)))
     if isinstance(source, PriceStore):
-        return _series_subset(source, wanted)
+        return source
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"load_price_series: unsupported price source of type {type(source).__name__}")
     location = _Location.parse(source)
     if cache:
         cached = _read_cache(_cache_file(location, cache_dir), location.text)
         if cached is not None:
-            return _series_subset(cached, wanted)
+            return cached
+    wanted = sorted(set(_as_str_sequence(tickers)))
     if location.kind == "parquet":
         return PriceStore.from_arrow(_read_parquet(location.path, location.text, wanted), location.text)
     if location.kind == "directory":
         parts = [_canonical_table(_read_parquet(f, str(f), wanted), str(f)) for f in location.parquet_files()]
         return _build(pa.concat_tables(parts), location.text)
-    return _series_subset(_load_location(location, cache=cache, cache_dir=cache_dir), wanted)
-
-
-def _series_subset(store: PriceStore, tickers: list[str]) -> PriceStore:
-    """A compact copy of the series of ``store`` whose ticker is in ``tickers`` (order kept)."""
-    wanted = set(tickers)
-    ids = np.array([i for i, ticker in enumerate(store.tickers) if ticker in wanted], dtype=np.int64)
-    starts, lengths = store.offsets[ids], store.offsets[ids + 1] - store.offsets[ids]
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    # row r of the subset is row starts[s] + (r - offsets[s]) of the store, s its series
-    rows = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
-    return PriceStore([store.tickers[i] for i in ids], [store.fields[i] for i in ids], offsets,
-                      store.dates[rows], store.values[rows], store.source, store.n_dropped_nonfinite)
+    return _load_location(location, cache=cache, cache_dir=cache_dir)
 
 
 def write_prices(prices, path: str | os.PathLike) -> Path:

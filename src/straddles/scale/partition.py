@@ -99,7 +99,8 @@ def partitioned_backtest(client, amt: Amt | str | Path, prices, start_year: int,
         parts_dir = Path(out) / f".parts-{uuid.uuid4().hex[:12]}"
         parts_dir.mkdir(parents=True)
     try:
-        parts = plan_parts(frame, start_year, end_year, days, parts_dir)
+        n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        parts = plan_parts(frame, start_year, end_year, days, parts_dir, n_workers=n_workers)
         with timer("tasks"):
             warm_price_caches(client, prices)
             results = run_tasks(client, run_part, parts, progress, amt=amt, overrides=frame.overrides,
@@ -111,15 +112,20 @@ def partitioned_backtest(client, amt: Amt | str | Path, prices, start_year: int,
 
 
 def plan_parts(frame: StraddleFrame, start_year: int, end_year: int, days: bool, parts_dir: Path | None,
-               target: int | None = None) -> list[Part]:
-    """Contiguous asset slices of about ``target`` straddle-days of span each (default
-    :data:`TASK_STRADDLE_DAYS`, or :data:`TASK_STRADDLE_DAYS_WITH_DAY_TABLE` with ``days``)."""
+               target: int | None = None, n_workers: int = 1) -> list[Part]:
+    """Contiguous asset slices of at least about ``target`` straddle-days of span each (default
+    :data:`TASK_STRADDLE_DAYS`, or :data:`TASK_STRADDLE_DAYS_WITH_DAY_TABLE` with ``days``), of
+    equal cost; once there are more slices than workers, a multiple of ``n_workers`` of them, so
+    that the last round of tasks keeps every worker busy."""
     n_assets = len(frame.assets)
     span = (frame.span_end.astype(np.int64) - frame.span_start + 1).astype(np.float64)
     cost = np.cumsum(np.bincount(frame.asset, weights=span, minlength=n_assets))
     total = float(cost[-1]) if n_assets else 0.0
     target = target or (TASK_STRADDLE_DAYS_WITH_DAY_TABLE if days else TASK_STRADDLE_DAYS)
-    n_tasks = max(1, min(n_assets, round(total / target)))
+    n_tasks = max(1, int(total // target))
+    if n_tasks > n_workers:
+        n_tasks = -(-n_tasks // n_workers) * n_workers
+    n_tasks = min(n_tasks, max(n_assets, 1))
     # slice k ends at the first asset whose cumulative cost reaches (k+1)/n of the total
     ends = np.searchsorted(cost, total * np.arange(1, n_tasks + 1) / n_tasks) + 1
     bounds = np.unique(np.r_[0, ends.clip(max=n_assets), n_assets]).astype(int)
