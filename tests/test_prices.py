@@ -538,7 +538,7 @@ def test_unknown_and_missing_sources(tmp_path):
 
 
 def test_cache_hit_does_not_rebuild(tmp_path, cache_dir, monkeypatch):
-    """The second load memory-maps the cache: no validation, no sort, identical arrays."""
+    """The second load reads the cache: no validation, no sort, identical arrays."""
     path = tmp_path / "prices.parquet"
     pq.write_table(long_table(ROWS), path)
     first = load_prices(path, cache_dir=cache_dir)
@@ -609,7 +609,8 @@ def test_corrupt_cache_is_ignored_and_rebuilt(tmp_path, cache_dir, monkeypatch, 
     data = first.cache_path.read_bytes()
     broken = {"garbage": b"not an arrow file" * 10, "truncated": data[: len(data) // 2], "empty": b""}[damage]
     first.cache_path.write_bytes(broken)
-    rebuilt = load_prices(path, cache_dir=cache_dir)
+    with pytest.warns(UserWarning, match="price cache .* is damaged"):
+        rebuilt = load_prices(path, cache_dir=cache_dir)
     assert_same_store(rebuilt, first)
     no_rebuild(monkeypatch)
     assert_same_store(load_prices(path, cache_dir=cache_dir), first)  # the rebuilt cache is good

@@ -23,3 +23,21 @@ def test_quick_start_has_exactly_two_setup_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert quick_start_commands()[1] in ci
+
+
+def python_snippet() -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### Python", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"```python\n(.+?)\n```", section, re.S)[0]
+
+
+def test_the_python_snippet_runs(tmp_path, monkeypatch):
+    """Issue 9: the README's Python snippet works on a fresh install with the pandas extra."""
+    import pytest
+    pd = pytest.importorskip("pandas")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(python_snippet(), "README.md", "exec"), namespace)
+    assert (tmp_path / "results" / "report.html").is_file()
+    assert isinstance(namespace["daily"].index, pd.DatetimeIndex)
+    assert namespace["summary"].to_pandas().shape[1] == len(namespace["summary"].buckets)

@@ -12,8 +12,9 @@ import pytest
 import straddles
 from straddles.errors import StraddlesError
 from straddles.results.report import SECTIONS, SUMMARY_FILE, build_report, write_report
-from straddles.results.report.figures import quantile_words
+from straddles.results.report.figures import MAX_YEAR_LABELS, quantile_words, year_labels
 from straddles.results.performance import stats
+from straddles.results.units import format_pnl
 from straddles.engine.status import STATUS_MEANINGS
 from straddles.synth import synthesize
 
@@ -62,6 +63,12 @@ def test_every_section_is_there(page):
     assert "put into a quintile" in page and "top fifth" in page
 
 
+def test_annual_chart_labels_do_not_crowd():
+    assert year_labels(list(range(2019, 2025))) == [str(y) for y in range(2019, 2025)]
+    labels = year_labels(list(range(2000, 2027)))
+    assert len(labels) == 27 and labels[:3] == ["2000", "", "2002"] and len([x for x in labels if x]) <= MAX_YEAR_LABELS
+
+
 def test_regime_wording_follows_the_number_of_regimes():
     assert quantile_words(5) == ("quintile", "fifth")
     assert quantile_words(4) == ("quartile", "quarter")
@@ -70,8 +77,26 @@ def test_regime_wording_follows_the_number_of_regimes():
 
 def test_numbers_in_the_page_match_the_statistics(demo_folder, page):
     total = next(r for r in stats(straddles.load_backtest(demo_folder)).summary.to_pylist() if r["bucket"] == "total")
-    shown = f"{total['pnl'] * 100:,.2f}%".replace("-", "−")
-    assert f"<div class='value'>{shown}</div>" in page
+    assert f"<div class='value'>{format_pnl(total['pnl'])}</div>" in page
+
+
+#: the report's labels of unsized P&L amounts (cards); their values must be plain numbers
+PNL_CARDS = ("Total P&amp;L", "P&amp;L a year", "Volatility a year", "Max drawdown", "Daily VaR 95 %", "Daily CVaR 95 %")
+
+
+def test_unsized_pnl_is_never_a_percentage(page):
+    """Issue 9: sums of one-unit straddles are not returns; the page says what they are."""
+    cards = dict(re.findall(r"<div class='label'>(.*?)</div><div class='value'>(.*?)</div>", page))
+    for label in PNL_CARDS:
+        assert re.fullmatch(r"−?[\d,]+\.\d+", cards[label]), (label, cards[label])
+    assert cards["Hit ratio"].endswith("%")  # a share stays a percentage
+    assert "% of notional" not in page and "percent of notional" not in page
+    assert "long one unit of every straddle" in page.lower() and "units of notional" in page
+    # every P&L cell of the class table is a plain number
+    table = page[page.index("<h3>By asset class</h3>"):page.index("<h3>By group</h3>")]
+    first_row = re.search(r"<tbody><tr>(.*?)</tr>", table).group(1)
+    cells = re.findall(r"<td class='num[^']*'>(.*?)</td>", first_row)
+    assert not cells[0].endswith("%") and not cells[1].endswith("%")  # P&L, P&L a year
 
 
 def test_self_contained(page):
@@ -139,13 +164,42 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    """The report of ``straddles demo`` itself (issue 9: what a new user opens first)."""
+    from straddles.cli import main
+
+    folder = tmp_path_factory.mktemp("straddles-demo")
+    assert main(["demo", "--out", str(folder)]) == 0
+    return folder / "report.html"
+
+
+def test_the_demo_report_shows_no_percentage_return(demo_report):
+    test_unsized_pnl_is_never_a_percentage(demo_report.read_text(encoding="utf-8"))
+
+
+HEADER_BAND = (0x16, 0x32, 0x4F)  # --band in template.html
+
+
 @pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed")
-def test_renders_in_headless_chromium(report_path, tmp_path):
+def test_the_demo_report_renders_in_headless_chromium(demo_report, tmp_path):
+    from matplotlib.image import imread
+    import numpy as np
+
     screenshot = tmp_path / "report.png"
     command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={screenshot}", "--window-size=1280,4000",
-               report_path.resolve().as_uri()]
+               demo_report.resolve().as_uri()]
     subprocess.run(command, check=True, capture_output=True, timeout=120)
     data = screenshot.read_bytes()
     assert data.startswith(PNG_MAGIC) and len(data) > 100_000
+    pixels = (imread(screenshot)[:, :, :3] * 255).round().astype(int)
+    assert pixels.shape[:2] == (4000, 1280)
+    header = pixels[:60]
+    assert (np.abs(header - HEADER_BAND).sum(axis=2) < 12).mean() > 0.5  # the styled header band
+    body = pixels[200:]
+    colourful = (body.max(axis=2) - body.min(axis=2)) > 60  # chart lines and bars, red and green numbers
+    assert colourful.mean() > 0.002
+    rows_with_ink = ((body < 120).all(axis=2).sum(axis=1) > 0).mean()  # text and axes throughout the page
+    assert rows_with_ink > 0.3

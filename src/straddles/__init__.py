@@ -28,6 +28,8 @@ from .results.performance import Stats, stats
 from .engine.pipeline import Backtest, backtest, load_backtest
 from .engine.prices import PriceStore, load_prices, write_prices
 from .engine.straddle_table import build_straddles, expand
+from .engine.frames import wide_frame
+from .engine.validate import Coverage, validate_prices
 
 __version__ = "0.1.0"
 
@@ -36,6 +38,7 @@ _LAZY = {"synthesize": "synth", "write_report": "results.report", "grid": "scale
 __all__ = sorted(["Amt", "Asset", "load_amt", "Overrides", "load_overrides", "Backtest", "backtest", "load_backtest",
                   "AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "build_straddles", "expand",
                   "PriceStore", "load_prices", "write_prices", "portfolio", "Stats", "stats", "example_amt_path",
+                  "wide_frame", "Coverage", "validate_prices",
                   *_LAZY])
 
 

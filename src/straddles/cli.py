@@ -8,40 +8,100 @@ User errors (bad files, bad arguments) print one clear line and exit with status
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import sys
+import warnings
 import time
 from pathlib import Path
 
 from .errors import StraddlesError
 
 EXIT_USER_ERROR = 2
+#: usage examples per command, shown by ``--help`` (the first of each also in the top-level help)
+EXAMPLES = {
+    "assets": ["straddles assets amt.yml --pattern 'Comdty$'"],
+    "expand": ["straddles expand amt.yml --start 2024 --end 2024 --out straddles.parquet",
+               "straddles expand amt.yml --start 2001 --end 2026 --pattern '^CL Comdty$' --out cl.csv"],
+    "synth": ["straddles synth amt.yml --start 2001 --end 2026 --out prices.parquet --seed 0"],
+    "validate": ["straddles validate amt.yml --prices prices.parquet --start 2001 --end 2026",
+                 "straddles validate amt.yml --prices prices.parquet --start 2024 --end 2024 --pattern 'US Equity'"],
+    "backtest": ["straddles backtest amt.yml --prices prices.parquet --start 2001 --end 2026 --out results/",
+                 "straddles backtest amt.yml --prices prices.parquet --start 2001 --end 2026 --out results/ --no-days",
+                 "straddles backtest amt.yml --prices prices.parquet --start 2001 --end 2026 --out results/ "
+                 "--scheduler local:2"],
+    "grid": ["straddles grid amt.yml --prices prices.parquet --start 2001 --end 2026 --variants variants.yml "
+             "--out grid/",
+             "straddles grid amt.yml --prices /shared/prices.parquet --start 2001 --end 2026 --variants variants.yml "
+             "--out grid/ --scheduler tcp://scheduler:8786"],
+    "explain": ["straddles explain amt.yml --prices prices.parquet 'CL Comdty' 2024-06 1",
+                "straddles explain amt.yml --prices prices.parquet 'SPY US Equity' 2024-06 2 --start 2001"],
+    "report": ["straddles report results/", "straddles report results/ --out ~/reports/run1.html"],
+    "bench": ["straddles bench amt.yml --start 2001 --end 2026 --synth",
+              "straddles bench amt.yml --prices prices.parquet --days --json bench.json"],
+    "demo": ["straddles demo", "straddles demo --out /tmp/straddles-demo"],
+    "cache": ["straddles cache info", "straddles cache clear"],
+}
 
 
 def main(argv: list[str] | None = None) -> int:
+    _report_fatal_signals()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USER_ERROR
     try:
-        return args.run(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = _print_warning
+            return args.run(args) or 0
     except StraddlesError as exc:
-        _console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(exc)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a damaged cache being rebuilt, ...) as one ``warning: ...`` line, like errors."""
+    sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
+
+
+def _report_fatal_signals() -> None:
+    """Make a fatal signal (SIGBUS when another program truncates a memory-mapped price cache in
+    place, see the README) print what happened instead of ending the process silently."""
+    if not faulthandler.is_enabled():
+        try:
+            faulthandler.enable()
+        except (OSError, ValueError, AttributeError):  # stderr without a file descriptor (captured)
+            pass
+
+
+def print_error(error: BaseException) -> None:
+    """Print ``error: <message>`` to stderr as exactly one line: newlines inside the message (YAML
+    parser messages, wrapped library errors) are folded into spaces and nothing wraps it, so that
+    logs and ``grep`` see one record per error."""
+    message = " ".join(str(error).split())
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
-        prog="straddles",
-        description="Backtest systematic delta-hedged option straddles from an asset master table (AMT).",
-        epilog="Run 'straddles demo' for a complete example on the bundled AMT.",
+        prog="straddles", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Backtest systematic delta-hedged option straddles from an asset master table (AMT).\n"
+                    "Every straddle is held long, one unit; P&L is in units of notional (fractions of strike).",
+        epilog="examples:\n" + "\n".join(f"  {line}" for lines in EXAMPLES.values() for line in lines[:1])
+               + "\n\nRun 'straddles demo' for a complete example on the bundled AMT, "
+                 "'straddles COMMAND --help' for a command's options and examples.",
     )
+    parser.add_argument("--version", action="version", version=f"straddles {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(name, help_, run):
-        sub = commands.add_parser(name, help=help_, description=help_)
+        sub = commands.add_parser(name, help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                  epilog="examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name]))
         sub.set_defaults(run=run)
         return sub
 
@@ -59,7 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", type=Path, required=True, help="output price store (.parquet)")
     sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
-    sub = command("backtest", "Run a backtest and write its tables as Parquet into a folder.", _backtest)
+    sub = command("validate", "Check that a price store covers the series the selected straddles need.", _validate)
+    _amt_arguments(sub, years_required=True)
+    sub.add_argument("--prices", required=True, help="price store: .parquet, .csv, folder, or FILE.duckdb::TABLE")
+    sub.add_argument("--rows", type=int, default=20, metavar="N", help="rows per table (default 20)")
+
+    sub = command("backtest", "Run a backtest (long one unit of every straddle) and write its tables as Parquet "
+                              "into a folder.", _backtest)
     _amt_arguments(sub, years_required=True)
     sub.add_argument("--prices", required=True, help="price store: .parquet, .csv, folder, or FILE.duckdb::TABLE")
     sub.add_argument("--out", type=Path, required=True, help="output folder")
@@ -82,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("asset", metavar="ASSET", help="Underlying, e.g. 'CL Comdty'")
     sub.add_argument("expiry_month", metavar="YYYY-MM", help="expiry month")
     sub.add_argument("entry", type=int, metavar="N", help="schedule entry number (1-based)")
+    sub.add_argument("--start", type=int, metavar="YEAR",
+                     help="first expiry year of the backtest whose straddle_id to show (default: the expiry year)")
+    sub.add_argument("--pattern", default=".", metavar="RX", help="the backtest's --pattern (for the straddle_id)")
+    sub.add_argument("--all", action="store_true", help="the backtest's --all (for the straddle_id)")
 
     sub = command("report", "Write a self-contained HTML report (charts, tables, summary.json) of a backtest folder.",
                   _report)
@@ -101,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-processes", action="store_true",
                      help="skip timing 'straddles backtest' as fresh processes")
     sub.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+
+    sub = command("cache", "Show (info) or empty (clear) the on-disk caches of parsed AMTs and price stores.",
+                  _cache)
+    sub.add_argument("action", choices=("info", "clear"), help="info: folders, entries and sizes; clear: delete them")
 
     sub = command("demo", "Synthesize prices for the bundled example AMT, backtest it and write the report.",
                   _demo)
@@ -133,10 +207,23 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, width=None if stream.isatty() else 160)
 
 
+def _check_selection(args) -> None:
+    """A ``--pattern`` that selects no asset is a user error, not an empty run."""
+    from .engine.amt import load_amt
+
+    amt = load_amt(args.amt)
+    live_only = not getattr(args, "all", False)
+    if amt.select(args.pattern, live_only=live_only):
+        return
+    hint = " (it matches only dead assets: add --all)" if live_only and amt.select(args.pattern, False) else ""
+    raise StraddlesError(f"{args.amt}: --pattern {args.pattern!r} selects no asset{hint}")
+
+
 def _expand(args) -> int:
     from .engine.straddle_table import build_straddles
     from .engine.outputs import write_table
 
+    _check_selection(args)
     start = time.perf_counter()
     frame = build_straddles(args.amt, args.start, args.end, args.pattern, not args.all, args.overrides)
     table = frame.to_arrow()
@@ -158,6 +245,7 @@ def _assets(args) -> int:
 
     from .engine.amt import load_amt
 
+    _check_selection(args)
     amt = load_amt(args.amt)
     table = Table(title=f"{args.amt}", show_lines=False)
     for name in ("Underlying", "Class", "group", "live", "Vol", "Hedge", "Model", "schedule (fixed entries)"):
@@ -174,6 +262,7 @@ def _synth(args) -> int:
     from .engine.prices import write_prices
     from .synth import synthesize
 
+    _check_selection(args)
     start = time.perf_counter()
     with _progress("synthesizing prices") as advance:
         table = synthesize(args.amt, args.start, args.end, seed=args.seed, pattern=args.pattern,
@@ -183,9 +272,45 @@ def _synth(args) -> int:
     return 0
 
 
+def _validate(args) -> int:
+    from rich.table import Table
+
+    from .engine.validate import SPARSE_COVERAGE, validate_prices
+
+    _check_selection(args)
+    with _console(stderr=True).status("checking price coverage"):
+        found = validate_prices(args.amt, args.prices, args.start, args.end, args.pattern, not args.all,
+                                args.overrides)
+    console = _console()
+    console.print(_count_table("straddles by status before valuation (price-independent, plus no_prices)",
+                               found.status))
+    problems = found.problems()
+    series = Table(title=f"series missing from the store or sparse (rows on < {SPARSE_COVERAGE:.0%} of the "
+                         f"weekdays their straddles need): {problems.num_rows:,} of {found.series.num_rows:,}")
+    for name in ("ticker", "field", "legs", "assets", "needed", "rows", "coverage", "state", "no_prices straddles"):
+        series.add_column(name, justify="right" if name in ("rows", "coverage", "no_prices straddles") else "left")
+    for row in problems.slice(0, args.rows).to_pylist():
+        series.add_row(row["ticker"], row["field"] or "''", row["legs"], row["assets"],
+                       f"{row['first_needed']}..{row['last_needed']}", f"{row['rows']:,}",
+                       f"{row['weekday_coverage']:.0%}", row["state"], f"{row['no_prices_straddles']:,}")
+    console.print(series)
+    cells = found.by_asset_year.filter(found.by_asset_year["no_prices"].to_numpy() > 0)
+    years = Table(title=f"(asset, expiry year) with no_prices straddles: {cells.num_rows:,}")
+    for name in ("asset", "year", "straddles", "no_prices", "series leaving most without prices"):
+        years.add_column(name, justify="right" if name in ("year", "straddles", "no_prices") else "left")
+    for row in cells.slice(0, args.rows).to_pylist():
+        years.add_row(row["asset"], str(row["year"]), f"{row['straddles']:,}", f"{row['no_prices']:,}",
+                      row["top_missing_series"])
+    console.print(years)
+    console.print(f"{found.n_no_prices:,} of {found.n_straddles:,} straddles ({found.no_prices_share:.1%}) would be "
+                  f"no_prices: some leg has no row in the store on any day of the straddle's span.")
+    return 0
+
+
 def _backtest(args) -> int:
     from .engine.pipeline import backtest
 
+    _check_selection(args)
     if args.scheduler is None:
         with _console(stderr=True).status("backtesting"):
             result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
@@ -199,6 +324,37 @@ def _backtest(args) -> int:
                                           args.overrides, days=not args.no_days, live_only=not args.all,
                                           out=args.out, progress=advance)
     _print_summary(result, args.out)
+    _warn_missing_prices(result, args)
+    return 0
+
+
+def _warn_missing_prices(result, args) -> None:
+    """Warn, naming the top missing series, when many straddles are ``no_prices``."""
+    from .engine.validate import WARN_NO_PRICES, validate_prices
+
+    counts = result.status_counts()
+    total = sum(counts.values())
+    if not total or counts.get("no_prices", 0) <= WARN_NO_PRICES * total:
+        return
+    found = validate_prices(args.amt, args.prices, args.start, args.end, args.pattern, not args.all, args.overrides)
+    sys.stderr.write(
+        f"warning: {counts['no_prices']:,} of {total:,} straddles "
+        f"({counts['no_prices'] / total:.0%}) are no_prices: the price store lacks series they need. Top missing: "
+        + "; ".join(found.top_missing()) + ". Run 'straddles validate' with the same arguments for the full list.\n")
+
+
+def _cache(args) -> int:
+    from .engine import cache
+
+    console = _console()
+    if args.action == "clear":
+        freed = cache.clear()
+        console.print(f"cleared {cache.cache_root()} ({freed / 2**20:,.1f} MB freed)")
+        return 0
+    console.print(f"cache folder {cache.cache_root()} (budget {cache.max_bytes() / 2**20:,.0f} MB per kind, "
+                  f"least recently used evicted first; set STRADDLES_CACHE_MAX_MB to change it)")
+    for item in cache.usage():
+        console.print(f"{item.kind}: {item.entries} file{'' if item.entries == 1 else 's'}, {item.bytes / 2**20:,.1f} MB in {item.folder}")
     return 0
 
 
@@ -234,7 +390,8 @@ def _cell(value) -> str:
 def _explain(args) -> int:
     from .results.explain import explain_straddle, render
 
-    explanation = explain_straddle(args.amt, args.prices, args.asset, args.expiry_month, args.entry, args.overrides)
+    explanation = explain_straddle(args.amt, args.prices, args.asset, args.expiry_month, args.entry, args.overrides,
+                                   start_year=args.start, pattern=args.pattern, live_only=not args.all)
     render(explanation, _console())
     return 0
 
@@ -285,6 +442,7 @@ def _bench(args) -> int:
 
 def _demo(args) -> int:
     from . import example_amt_path
+    from .engine.outputs import check_output_folder
     from .engine.pipeline import backtest
     from .engine.prices import write_prices
     from .results.report import write_report
@@ -293,6 +451,7 @@ def _demo(args) -> int:
     amt, console = example_amt_path(), _console()
     start_year, end_year = 2019, 2024
     out = args.out
+    check_output_folder(out)
     console.print(f"[bold]straddles demo[/]: bundled example AMT {amt}, expiries {start_year}-{end_year}")
     with _progress("synthesizing prices") as advance:
         prices = synthesize(amt, start_year, end_year, seed=0, progress=advance)
@@ -322,6 +481,43 @@ def _print_summary(result, out: Path) -> None:
     n_days = int(result.straddles["n_days"].to_numpy().sum())
     console.print(f"{result.straddles.num_rows:,} straddles, {n_days:,} valued straddle-days, "
                   f"{result.asset_pnl.num_rows:,} asset-days; results in {out}/")
+    dropped = result.dropped_price_rows
+    if any(dropped.values()):
+        console.print(f"price rows left out: {dropped.get('non-finite', 0):,} with a NaN, inf or null value "
+                      f"(missing, SPEC 9.3), {dropped.get('duplicate', 0):,} duplicates of an equal row "
+                      "(collapsed, SPEC 9.4)", highlight=False)
+    for line in pnl_summary(result):
+        console.print(line, highlight=False)
+
+
+def pnl_summary(result) -> list[str]:
+    """A few lines on the P&L of a backtest: position and units, total, a year, Sharpe, worst
+    drawdown, best and worst class (the numbers of the report's summary)."""
+    from .results.performance import stats
+    from .results.units import NOTIONAL, UNIT_SENTENCES, format_pnl
+
+    by_class = stats(result, "class")
+    rows = {row["bucket"]: row for row in by_class.summary.to_pylist()}
+    total = rows.pop("total")
+    if not total["n_days"]:
+        return ["P&L: none (no straddle was valued)."]
+    lines = [f"P&L: {UNIT_SENTENCES[NOTIONAL]}",
+             f"  total {format_pnl(total['pnl'])} over {total['start']}..{total['end']}, "
+             f"{format_pnl(total['ann_return'])} a year, volatility {format_pnl(total['ann_volatility'])} a year, "
+             f"Sharpe {_number(total['sharpe'])}",
+             f"  worst drawdown {format_pnl(total['max_drawdown'])}"
+             + (f" ({total['max_drawdown_peak']} to {total['max_drawdown_trough']})"
+                if total["max_drawdown_trough"] else "")]
+    if rows:
+        best = max(rows.values(), key=lambda r: r["pnl"])
+        worst = min(rows.values(), key=lambda r: r["pnl"])
+        lines.append(f"  best class {best['bucket']} {format_pnl(best['pnl'])} (Sharpe {_number(best['sharpe'])}), "
+                     f"worst class {worst['bucket']} {format_pnl(worst['pnl'])} (Sharpe {_number(worst['sharpe'])})")
+    return lines
+
+
+def _number(value) -> str:
+    return "—" if value is None else f"{value:.2f}".replace("-", "−")
 
 
 def _count_table(title: str, counts: dict):

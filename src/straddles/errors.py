@@ -36,3 +36,15 @@ class OverridesError(StraddlesError):
 
 class PriceStoreError(StraddlesError):
     """An invalid price source: the message names the source and the offending row or series."""
+
+
+class OutputError(StraddlesError, OSError):
+    """A file could not be written (disk full, no permission): names the file and the reason.
+
+    It is also an :class:`OSError`, so code that tolerates failed writes (caches) still does.
+    """
+
+
+class StrategyError(StraddlesError):
+    """An invalid strategy input, e.g. a signal_table row outside the grammar: the message names
+    the file and the row (STRATEGY.md)."""

@@ -3,8 +3,9 @@
 :func:`synthesize` expands the AMT (SPEC sections 4 and 8), finds every (ticker, field) leg of every
 straddle that has legs, simulates the markets behind them and returns the long price table of SPEC
 9.1 (``ticker``, ``field``, ``date``, ``value``), sorted by (ticker, field, date). It exists so that
-the engine can be run, tested and demonstrated end to end without market data; nothing in it is
-calibrated to real history beyond rough levels.
+the engine can be run, tested and demonstrated end to end without market data. Levels are rough;
+the volatility dynamics (crises, premium, lags, correlation) are calibrated so that backtest results
+look like real ones (see "Dynamics").
 
 Markets
 -------
@@ -33,16 +34,39 @@ selection.
 
 Dynamics (time step: one weekday, ``DT = 1/261`` year)
 ------------------------------------------------------
-* **Implied vol**: ``near = vbar * exp(Y)``, ``Y`` a log Ornstein-Uhlenbeck process (mean reversion
-  6/yr, stationary sd 0.28) with upward jumps on the days the hedge jumps (bigger moves, bigger vol
-  spikes), clipped to ``[-0.75, 1.2]`` (about 0.45x to 3.2x ``vbar``). The far vol (``2ND_MTH`` /
-  ``60DAY`` fields, CV ``Far``) is ``1.03 * vbar * exp(0.7 Y + Z)`` with a small independent OU
-  ``Z``: slightly higher and less reactive, so the term structure inverts in stress.
-* **Prices** (every hedge except swap rates): log price with stochastic vol
-  ``sigma = 0.8 * near / 100`` (implied sits about 13 % above realized on average), shocks
-  correlated with the vol shocks (equities -0.7, single stocks -0.5, CDS spreads +0.5, ...),
-  compensated Poisson jumps of 2.5 daily standard deviations (2-4 a year), a drift for equities and
-  mean reversion towards the starting level elsewhere (FX, commodities, bond futures, CDS).
+The market is built so that a long, delta-hedged straddle book behaves as real ones do: it loses
+the volatility premium slowly in calm years and makes money in crises (calibration targets and
+the statistics reached: README, "Synthetic data"; :mod:`straddles.calibration` measures them).
+
+* **Crises and the common factor** (:class:`_Common`, shared by every market of a seed): a crisis
+  intensity ``c_k(t)`` per profile ``k``, the sum over the historical episodes of :data:`CRISES`
+  (2001, 2002, 2007, 2008-09, 2010, 2011, 2015-16, 2016, 2018, 2020, 2022, 2025) and over random
+  seed-dependent stress episodes (0.25 a year) of ``a * m_k * (1 - exp(-t/3 days)) * exp(-t/decay)``:
+  a fast onset and a slow decay, with class multipliers ``m_k`` (2008 hits credit hardest, 2022
+  rates, bonds and commodities); a common log-vol OU ``G`` (sd 0.12, mean reversion 2/yr); and a
+  common daily return shock ``M``.
+* **Realized vol**: ``sigma = base * exp(Y)``, ``Y = X + beta_k * (c_k + G)`` clipped to
+  ``[-0.9, 1.8]``, with ``X`` the market's own log-vol OU (sd 0.2, mean reversion 5/yr) that also
+  jumps up on the days the hedge jumps (bigger moves, bigger vol spikes), and ``beta_k`` the
+  profile's crisis strength (equity indices 1.25, single stocks 0.85, credit 0.8-0.9, commodities
+  0.6, FX 0.55, rates 0.5, bond futures 0.45). ``base = vbar / (1 + premium_k)``.
+* **Implied vol** follows realized vol with a lag and carries a premium: ``near = base *
+  exp(L) * (1 + p_t)``, ``L`` the exponentially smoothed ``Y`` (time constant 4 weekdays), ``p_t =
+  premium_k * exp(P) - 0.45 c_k`` with ``P`` a slow OU (sd 0.35, mean reversion 1/yr): the premium
+  varies by class (equity indices 20 %, single stocks 14 %, commodities 15 %, bond futures 14 %,
+  rates 13 %, credit 10-15 %, FX 10 % of the realized level) and over time, and turns negative in
+  crises (floored at -50 %). At a crisis onset realized vol outruns implied vol; implied catches
+  up within a few weeks. The far vol (``2ND_MTH`` / ``60DAY`` fields, CV ``Far``) is ``1.03 *
+  vbar * (near / vbar)**0.7`` times a small independent OU: slightly higher and less reactive, so
+  the term structure inverts in stress.
+* **Prices** (every hedge except swap rates): log price with the stochastic vol ``sigma``; the
+  daily shock is ``w M + sqrt(1 - w^2) e``, where ``e`` is correlated with the own vol shocks
+  (equities -0.7, single stocks -0.5, CDS spreads +0.5, ...) and ``w = loading_k * sqrt(rho(c))``
+  loads on the common shock with ``rho`` rising from 0.3 in calm markets to 0.8 at crisis peaks
+  (loadings: equities 1, single stocks 0.8, credit +-0.6-0.8, commodities and rates 0.4, FX +-0.4
+  by market, bond futures -0.4), so cross-asset correlation rises in crises. On top come
+  compensated Poisson jumps of 2.5 daily standard deviations (2-4 a year), a drift for equities
+  and mean reversion towards the starting level elsewhere (FX, commodities, bond futures, CDS).
 * **Futures**: one front process per market; contract ``c`` is
   ``front * exp((carry + k_t) * tau_c + e_c)`` with ``tau_c`` the years to the contract month, a
   per-market carry, a slowly moving carry factor ``k_t`` and a small contract-specific OU noise
@@ -64,8 +88,8 @@ Dynamics (time step: one weekday, ``DT = 1/261`` year)
   ``ITRXEXE`` 220-400) with 35-55 % credit vol; tickers containing ``HY`` are quoted as a price
   near 100 with a 5-9 % vol. Both stay positive, as ES needs (SPEC 11.2).
 
-Mean implied vol ``vbar`` per market is drawn uniformly: FX 6-12 %, equity indices and ETFs
-15-25 %, single stocks 25-45 %, commodities 20-42 %, bond futures 5-8 %, credit ETFs 5-10 %; normal
+Mean calm implied vol ``vbar`` per market is drawn uniformly: FX 6-12 %, equity indices and ETFs
+13-21 %, single stocks 25-45 %, commodities 20-42 %, bond futures 5-8 %, credit ETFs 5-10 %; normal
 vols USD 70-110 bp, GBP 60-100, EUR 45-80, JPY 30-50, others 50-100. Units follow SPEC 1.2: BBG and
 CV credit vols in percent, CV rates vols in basis points per annum, FX vol tickers hold the 1M vol
 in percent in ``PX_LAST``.
@@ -137,13 +161,42 @@ DT = 1.0 / STEPS_PER_YEAR
 MARGIN_DAYS = 14
 LISTED_MONTHS_BEFORE = 15
 
-# implied vol process
-VOL_KAPPA, VOL_SD = 6.0, 0.28
-LOG_VOL_BOUNDS = (-0.75, 1.2)
+# volatility: realized log-vol Y = crisis + common factor + own OU + jumps; implied follows it
+VOL_KAPPA, VOL_SD = 5.0, 0.2  # own log-vol OU: mean reversion per year, stationary sd
+COMMON_KAPPA, COMMON_SD = 2.0, 0.12  # common log-vol OU, shared by every market
+LOG_VOL_BOUNDS = (-0.9, 1.8)
+IMPLIED_LAG = 4.0  # business days: time constant with which implied vol follows realized vol
+PREMIUM_KAPPA, PREMIUM_SD = 1.0, 0.35  # slow OU of the log premium multiplier (premium varies over time)
+CRISIS_DISCOUNT = 0.45  # premium at crisis intensity c: premium * exp(P) - CRISIS_DISCOUNT * c
 FAR_PREMIUM, FAR_BETA, FAR_SD, FAR_KAPPA = 1.03, 0.7, 0.06, 12.0
-REALIZED_RATIO = 0.8
 JUMP_SIZE = 2.5  # price jumps, in daily standard deviations at the mean vol
 JUMP_VOL = 0.12  # log-vol jump per daily standard deviation of the price jump
+# cross-asset correlation of returns: rho = CALM + (CRISIS - CALM) * min(c, 1), times loading^2
+CORRELATION_CALM, CORRELATION_CRISIS = 0.3, 0.8
+# random (seed-dependent) stress episodes on top of the historical ones
+STRESS_PER_YEAR, STRESS_AMPLITUDE, STRESS_DECAY = 0.25, (0.15, 0.45), (0.04, 0.2)
+CRISIS_RISE = 3.0  # business days: time constant of a crisis' onset
+
+#: Historical volatility crises: (onset, amplitude in log-vol, decay time in years, class multipliers).
+#: The intensity of one crisis is ``amplitude * m * (1 - exp(-t/rise)) * exp(-t/decay)`` for a
+#: profile with multiplier ``m`` (default 1); a market's log-vol rises by ``crisis_beta`` times it.
+CRISES = (
+    ("2001-09-11", 0.55, 0.12, {}),
+    ("2002-07-01", 0.6, 0.3, {"credit_etf": 1.3, "cds_spread": 1.3, "cds_xover": 1.3, "cds_price": 1.3}),
+    ("2007-08-01", 0.4, 0.2, {"credit_etf": 1.5, "cds_spread": 1.5, "cds_xover": 1.5, "cds_price": 1.5, "fx": 1.3}),
+    ("2008-09-15", 1.15, 0.45, {"credit_etf": 1.2, "cds_spread": 1.2, "cds_xover": 1.2, "cds_price": 1.2}),
+    ("2010-05-06", 0.45, 0.12, {"fx": 1.2}),
+    ("2011-08-01", 0.95, 0.3, {}),
+    ("2015-08-20", 0.8, 0.12, {"commodity": 1.3, "fx": 1.2}),
+    ("2016-01-04", 0.65, 0.15, {"commodity": 1.4}),
+    ("2016-06-24", 0.4, 0.05, {"fx": 1.5}),
+    ("2018-02-05", 0.85, 0.08, {}),
+    ("2018-10-10", 0.55, 0.2, {}),
+    ("2020-02-24", 1.25, 0.22, {}),
+    ("2022-02-24", 0.5, 0.4, {"rates": 2.0, "bond": 2.0, "fx": 1.4, "commodity": 1.8}),
+    ("2022-09-23", 0.35, 0.12, {"rates": 2.0, "bond": 2.0, "fx": 1.3}),
+    ("2025-04-03", 0.6, 0.08, {}),
+)
 
 # futures curves
 CARRY_SD, CARRY_KAPPA = 0.02, 1.0
@@ -167,27 +220,46 @@ ZERO_VOL = 2e-5
 class Profile:
     """Dynamics of one kind of market; ranges are drawn uniformly once per market."""
 
+    kind: str  #: name of the profile (keys CRISES' class multipliers)
     log10_level: tuple[float, float]  #: starting (and, with mean reversion, long-run) price level
-    vol: tuple[float, float]  #: mean implied vol: percent, or bp per annum for rates
-    rho: float  #: correlation of hedge shocks with log-vol shocks
+    vol: tuple[float, float]  #: mean calm implied vol: percent, or bp per annum for rates
+    rho: float  #: correlation of hedge shocks with own log-vol shocks (leverage effect)
     jumps: float  #: jumps per year
     jump_bias: float  #: mean of the jump's standard-normal factor (sign = usual direction)
     drift: float  #: annual drift of the log price
     level_kappa: float  #: mean reversion of the log price (or of the rate) per year; 0 = none
     carry: tuple[float, float] = (0.0, 0.0)  #: futures carry per year of time to contract month
+    premium: float = 0.1  #: mean calm implied / realized vol - 1 (the volatility premium)
+    crisis_beta: float = 0.7  #: log-vol response to the crisis intensity and the common factor
+    loading: float = 0.0  #: loading on the common market return shock (sign: direction in a sell-off)
+
+
+def _profile(kind, level, vol, rho, jumps, jump_bias, drift, level_kappa, carry=(0.0, 0.0), *, premium, beta,
+             loading) -> Profile:
+    return Profile(kind, level, vol, rho, jumps, jump_bias, drift, level_kappa, carry, premium, beta, loading)
 
 
 PROFILES = {
-    "fx": Profile((-0.3, 2.0), (6, 12), -0.1, 2, 0.0, 0.0, 0.1, (-0.03, 0.03)),
-    "equity": Profile((1.7, 3.7), (15, 25), -0.7, 3, -0.5, 0.05, 0.0, (-0.01, 0.03)),
-    "stock": Profile((0.8, 2.3), (25, 45), -0.5, 4, -0.2, 0.06, 0.0, (-0.01, 0.03)),
-    "commodity": Profile((0.5, 3.3), (20, 42), 0.1, 3, 0.0, 0.0, 0.15, (-0.06, 0.08)),
-    "bond": Profile((2.0, 2.1), (5, 8), 0.0, 2, 0.0, 0.0, 0.3, (-0.02, 0.02)),
-    "credit_etf": Profile((1.9, 2.05), (5, 10), -0.5, 2, -0.3, 0.0, 0.3),
-    "cds_spread": Profile((1.7, 2.18), (35, 55), 0.5, 3, 0.5, 0.0, 0.5),
-    "cds_xover": Profile((2.35, 2.6), (35, 55), 0.5, 3, 0.5, 0.0, 0.5),
-    "cds_price": Profile((2.0, 2.03), (5, 9), -0.5, 3, -0.5, 0.0, 1.0),
-    "rates": Profile((0.0, 0.0), (50, 100), 0.0, 2, 0.0, 0.0, RATE_KAPPA),
+    "fx": _profile("fx", (-0.3, 2.0), (6, 12), -0.1, 2, 0.0, 0.0, 0.1, (-0.03, 0.03),
+                   premium=0.1, beta=0.55, loading=0.4),
+    "equity": _profile("equity", (1.7, 3.7), (13, 21), -0.7, 3, -0.5, 0.05, 0.0, (-0.01, 0.03),
+                       premium=0.2, beta=1.25, loading=1.0),
+    "stock": _profile("stock", (0.8, 2.3), (25, 45), -0.5, 4, -0.2, 0.06, 0.0, (-0.01, 0.03),
+                      premium=0.14, beta=0.85, loading=0.8),
+    "commodity": _profile("commodity", (0.5, 3.3), (20, 42), 0.1, 3, 0.0, 0.0, 0.15, (-0.06, 0.08),
+                          premium=0.15, beta=0.6, loading=0.4),
+    "bond": _profile("bond", (2.0, 2.1), (5, 8), 0.0, 2, 0.0, 0.0, 0.3, (-0.02, 0.02),
+                     premium=0.14, beta=0.45, loading=-0.4),
+    "credit_etf": _profile("credit_etf", (1.9, 2.05), (5, 10), -0.5, 2, -0.3, 0.0, 0.3,
+                           premium=0.15, beta=0.9, loading=0.6),
+    "cds_spread": _profile("cds_spread", (1.7, 2.18), (35, 55), 0.5, 3, 0.5, 0.0, 0.5,
+                           premium=0.1, beta=0.8, loading=-0.8),
+    "cds_xover": _profile("cds_xover", (2.35, 2.6), (35, 55), 0.5, 3, 0.5, 0.0, 0.5,
+                          premium=0.1, beta=0.8, loading=-0.8),
+    "cds_price": _profile("cds_price", (2.0, 2.03), (5, 9), -0.5, 3, -0.5, 0.0, 1.0,
+                          premium=0.12, beta=0.8, loading=0.8),
+    "rates": _profile("rates", (0.0, 0.0), (50, 100), 0.0, 2, 0.0, 0.0, RATE_KAPPA,
+                      premium=0.13, beta=0.5, loading=0.4),
 }
 _CLASS_PROFILE = {"Currency": "fx", "SingleStock": "stock", "Equity": "equity", "Commodity": "commodity",
                   "Swap": "bond"}
@@ -249,6 +321,7 @@ def synthesize(amt: Amt | str | Path, start_year: int, end_year: int, *, seed: i
     need_lo, need_hi = _needed_windows(frame)
     markets = _plan(frame)
     open_days: dict[str, np.ndarray] = {}
+    common = _Common(seed, grid)
     results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     done, total = 0, len(frame.assets)
     for key in sorted(markets):
@@ -257,7 +330,7 @@ def synthesize(amt: Amt | str | Path, start_year: int, end_year: int, *, seed: i
             if market.region not in open_days:
                 open_days[market.region] = ~np.isin(grid, _holidays(market.region, grid))
             generator = _RatesMarket if market.kind == "rates" else _PriceMarket
-            results.update(generator(market, seed, grid).emit(
+            results.update(generator(market, seed, grid, common).emit(
                 frame.catalog, need_lo, need_hi, open_days[market.region]))
         done += market.n_assets
         if progress is not None:
@@ -461,11 +534,6 @@ def _ou(rng: np.random.Generator, n: int, sd: float, kappa: float) -> np.ndarray
     return _ar1(a, u)
 
 
-def _mean_abs(mu: float) -> float:
-    """E|Z + mu| for a standard normal Z."""
-    return math.sqrt(2.0 / math.pi) * math.exp(-mu * mu / 2.0) + mu * math.erf(mu / math.sqrt(2.0))
-
-
 @dataclass
 class _Driver:
     """Implied vols and the hedge's daily shocks of one market."""
@@ -477,26 +545,70 @@ class _Driver:
     shock: np.ndarray  #: daily shock of the log price (or of the rate in percent); shock[0] = 0
 
 
-def _driver(seed: int, key: str, n: int, profile: Profile, vbar: float) -> _Driver:
-    """Vol state and hedge shocks of a market with mean implied vol ``vbar`` (module docstring)."""
+class _Common:
+    """What every market shares, per seed: crisis intensities, a common log-vol factor and a
+    common return shock (module docstring, "Volatility").
+
+    All are functions of the grid from its origin, consumed day by day, so a day's values do not
+    depend on the grid's end (nor on which markets are selected).
+    """
+
+    def __init__(self, seed: int, grid: np.ndarray):
+        self.grid = grid
+        n = len(grid)
+        self.log_vol = _ou(_stream(seed, "common", "log vol"), n, COMMON_SD, COMMON_KAPPA)
+        self.market = _stream(seed, "common", "market").standard_normal(n)
+        hit = _stream(seed, "common", "stress").random(n) < STRESS_PER_YEAR * DT
+        amplitude = _stream(seed, "common", "stress amplitude").uniform(*STRESS_AMPLITUDE, n)
+        decay = _stream(seed, "common", "stress decay").uniform(*STRESS_DECAY, n)
+        self._stress = [(i, float(amplitude[i]), float(decay[i])) for i in np.flatnonzero(hit).tolist()]
+        self._intensity: dict[str, np.ndarray] = {}
+
+    def intensity(self, kind: str) -> np.ndarray:
+        """Crisis intensity (>= 0, about 1 at the peak of 2008) for markets of profile ``kind``."""
+        if kind not in self._intensity:
+            out = np.zeros(len(self.grid))
+            episodes = [(int(np.searchsorted(self.grid, day_number(_dt.date.fromisoformat(onset)))),
+                         amplitude * multipliers.get(kind, 1.0), decay) for onset, amplitude, decay, multipliers in CRISES]
+            for first, amplitude, decay in episodes + self._stress:
+                steps = np.arange(len(self.grid) - first, dtype=np.float64)
+                out[first:] += (amplitude * (1.0 - np.exp(-(steps + 1.0) / CRISIS_RISE))
+                                * np.exp(-steps * DT / decay))
+            self._intensity[kind] = out
+        return self._intensity[kind]
+
+
+def _driver(seed: int, key: str, n: int, profile: Profile, vbar: float, common: _Common) -> _Driver:
+    """Vol state and hedge shocks of a market with mean calm implied vol ``vbar`` (module docstring)."""
+    params = _stream(seed, key, "driver params")
+    loading = profile.loading * (1.0 if profile.kind != "fx" or params.random() < 0.5 else -1.0)
     z = _stream(seed, key, "vol").standard_normal(n)
     own = _stream(seed, key, "shock").standard_normal(n)
     hit = _stream(seed, key, "jump").random(n) < profile.jumps * DT
     size = np.where(hit, JUMP_SIZE * (_stream(seed, key, "jump size").standard_normal(n) + profile.jump_bias), 0.0)
     a = math.exp(-VOL_KAPPA * DT)
     u = VOL_SD * math.sqrt(1.0 - a * a) * z + JUMP_VOL * np.abs(size)
-    u -= profile.jumps * DT * JUMP_VOL * JUMP_SIZE * _mean_abs(profile.jump_bias)  # jumps keep E[Y] = 0
     if n:
         u[0] = VOL_SD * z[0]
-    log_vol = np.clip(_ar1(a, u), *LOG_VOL_BOUNDS)
-    near = vbar * np.exp(log_vol - VOL_SD ** 2 / 2)
+    crisis = common.intensity(profile.kind)[:n]
+    realized_log_vol = np.clip(_ar1(a, u) + profile.crisis_beta * (crisis + common.log_vol[:n]), *LOG_VOL_BOUNDS)
+    base = vbar / (1.0 + profile.premium)  # calm realized vol level
+    realized = base * np.exp(realized_log_vol)  # percent (bp for rates)
+    followed = _ar1(math.exp(-1.0 / IMPLIED_LAG), realized_log_vol * (1.0 - math.exp(-1.0 / IMPLIED_LAG)))
+    premium = (profile.premium * np.exp(_ou(_stream(seed, key, "premium"), n, PREMIUM_SD, PREMIUM_KAPPA)
+                                        - PREMIUM_SD ** 2 / 2) - CRISIS_DISCOUNT * crisis)
+    near = base * np.exp(followed) * np.maximum(1.0 + premium, 0.5)
+    log_vol = np.log(near / vbar)
     far_noise = _ou(_stream(seed, key, "far"), n, FAR_SD, FAR_KAPPA)
-    far = FAR_PREMIUM * vbar * np.exp(FAR_BETA * log_vol + far_noise - (FAR_BETA * VOL_SD) ** 2 / 2)
-    sigma = REALIZED_RATIO * near / 100.0
-    eps = profile.rho * z + math.sqrt(1.0 - profile.rho ** 2) * own
+    far = FAR_PREMIUM * vbar * np.exp(FAR_BETA * log_vol + far_noise)
+    sigma = realized / 100.0
+    correlation = CORRELATION_CALM + (CORRELATION_CRISIS - CORRELATION_CALM) * np.minimum(crisis, 1.0)
+    weight = loading * np.sqrt(correlation)
+    eps = weight * common.market[:n] + np.sqrt(1.0 - weight ** 2) * (
+        profile.rho * z + math.sqrt(1.0 - profile.rho ** 2) * own)
     jump_mean = profile.jumps * DT * JUMP_SIZE * profile.jump_bias
     shock = np.zeros(n)
-    shock[1:] = math.sqrt(DT) * (sigma[:-1] * eps[1:] + (size[1:] - jump_mean) * vbar / 100.0)
+    shock[1:] = math.sqrt(DT) * (sigma[:-1] * eps[1:] + (size[1:] - jump_mean) * base / 100.0)
     return _Driver(log_vol, near, far, sigma, shock)
 
 
@@ -507,8 +619,8 @@ class _MarketPaths:
     the values of a role over the grid slice ``[i0, i1)``.
     """
 
-    def __init__(self, market: _Market, seed: int, grid: np.ndarray):
-        self.market, self.seed, self.grid = market, seed, grid
+    def __init__(self, market: _Market, seed: int, grid: np.ndarray, common: _Common):
+        self.market, self.seed, self.grid, self.common = market, seed, grid, common
         self.params = _stream(seed, market.key, "params")
 
     def life(self, role: tuple) -> tuple[int, int] | None:
@@ -546,13 +658,13 @@ class _MarketPaths:
 class _PriceMarket(_MarketPaths):
     """Lognormal hedge with stochastic vol: spot-like prices, futures curves and CDS indices."""
 
-    def __init__(self, market: _Market, seed: int, grid: np.ndarray):
-        super().__init__(market, seed, grid)
+    def __init__(self, market: _Market, seed: int, grid: np.ndarray, common: _Common):
+        super().__init__(market, seed, grid, common)
         p = market.profile
         self.level = 10.0 ** self.params.uniform(*p.log10_level)
         self.vbar = self.params.uniform(*p.vol)
         self.carry = self.params.uniform(*p.carry)
-        self.d = _driver(seed, market.key, len(grid), p, self.vbar)
+        self.d = _driver(seed, market.key, len(grid), p, self.vbar, common)
         increments = self.d.shock.copy()
         increments[1:] += (p.drift - 0.5 * self.d.sigma[:-1] ** 2) * DT
         self.price = self.level * np.exp(_ar1(math.exp(-p.level_kappa * DT), increments))
@@ -571,7 +683,7 @@ class _PriceMarket(_MarketPaths):
             return self.price[i0:i1] * np.exp(self.carry_path[i0:i1] * tau + noise)
         ahead = np.maximum(tau, 0.0)
         noise = self._contract_noise("contract vol", month, i0, i1, CONTRACT_VOL_SD, CONTRACT_VOL_KAPPA)
-        return (self.vbar * np.exp(self.d.log_vol[i0:i1] * np.exp(-ahead / CONTRACT_VOL_DECAY) - VOL_SD ** 2 / 2)
+        return (self.vbar * np.exp(self.d.log_vol[i0:i1] * np.exp(-ahead / CONTRACT_VOL_DECAY))
                 * (1.0 + CONTRACT_VOL_SLOPE * ahead) * np.exp(noise))
 
     def _contract_noise(self, name: str, month: int, i0: int, i1: int, sd: float, kappa: float) -> np.ndarray:
@@ -585,10 +697,10 @@ class _PriceMarket(_MarketPaths):
 class _RatesMarket(_MarketPaths):
     """Normal-model swap rates (percent), annuities (years) and normal vols (bp) of one swap."""
 
-    def __init__(self, market: _Market, seed: int, grid: np.ndarray):
-        super().__init__(market, seed, grid)
+    def __init__(self, market: _Market, seed: int, grid: np.ndarray, common: _Common):
+        super().__init__(market, seed, grid, common)
         p, n = market.profile, len(grid)
-        self.d = _driver(seed, market.key, n, p, self.params.uniform(*p.vol))
+        self.d = _driver(seed, market.key, n, p, self.params.uniform(*p.vol), common)
         x = _ar1(math.exp(-p.level_kappa * DT), self.d.shock)
         years = 1970.0 + grid / 365.2425
         start, tenor, ccy = market.start, market.tenor, market.ccy

@@ -15,14 +15,16 @@ from __future__ import annotations
 import hashlib
 import pickle
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import regex
 import yaml
 
-from .cache import cache_dir
+from .cache import cache_dir, checksum, touch
 from ..errors import AmtError
 from .outputs import atomic_path
 from .schedules import ScheduleEntry, parse_schedule
@@ -37,14 +39,73 @@ HEDGE_KEYS = {
 #: rule tables read for reporting, with the default when no row hits (SPEC 2.6)
 RULE_TABLES = {"group_table": "error", "subgroup_table": "", "liquidity_table": 1, "limit_overrides": ""}
 _MONTH_MAP = re.compile(r"[A-Z]{12}")
-#: the sections of the file this module reads (SPEC 2.1); everything else is ignored
-_SECTIONS = ("amt", "expiry_schedules", "backtest", *RULE_TABLES)
-_PARSE_CACHE_VERSION = 1
+#: a NAME of the signal language (STRATEGY S3): an ASCII letter, then ASCII letters, digits or _
+SIGNAL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: built-in signals without a window: no signal_table row may take their names (STRATEGY S3, S7)
+RESERVED_SIGNALS = ("clm", "vol")
+#: the sections of the file this module reads (SPEC 2.1, STRATEGY S3); everything else is ignored
+_SECTIONS = ("amt", "expiry_schedules", "backtest", "signal_table", *RULE_TABLES)
+_PARSE_CACHE_VERSION = 3
+#: seconds one user-supplied regex may take on one string before it is reported (see :func:`compile_pattern`)
+REGEX_TIMEOUT_SECONDS = 1.0
 
 try:  # libyaml is ~10x faster than the pure-Python loader and resolves YAML 1.1 the same way
-    _SafeLoader = yaml.CSafeLoader
+    _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _SafeLoader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key, first_line: int, second_line: int):
+        super().__init__(f"duplicate key {key!r} at lines {first_line} and {second_line}")
+        self.key = key
+
+
+class _SafeLoader(_BaseLoader):
+    """The safe YAML 1.1 loader, except that a key repeated in one mapping is an error.
+
+    Plain YAML loaders keep the last value, so a repeated asset key under ``amt:`` would silently
+    drop the earlier asset (and dodge the duplicate-Underlying check). Keys merged in with ``<<``
+    may be overridden, as YAML intends.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line = key_node.start_mark.line + 1
+                # a scalar key is compared as written with its resolved tag (cheap; `1` and `"1"`
+                # differ, `CL` and `"CL"` do not); other keys by their constructed value
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = (key_node.tag, key_node.value)
+                else:
+                    key = self.construct_object(key_node, deep=True)
+                try:
+                    if key in seen:
+                        raise _DuplicateKey(key_node.value if isinstance(key, tuple) else key, seen[key], line)
+                    seen[key] = line
+                except TypeError:  # an unhashable key: the base class reports it
+                    continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def compile_pattern(pattern: str):
+    """Compile a user-supplied regex with Python ``re`` semantics (the ``regex`` package's
+    VERSION0 mode, SPEC 2.2/2.6), for matching under a time limit: :func:`search_within_limit`.
+
+    Raises ``regex.error`` for an invalid pattern.
+    """
+    return regex.compile(pattern, flags=regex.VERSION0)
+
+
+def search_within_limit(compiled, text: str, anchored: bool = False):
+    """``compiled.search(text)`` (``.match`` when ``anchored``), stopped after
+    :data:`REGEX_TIMEOUT_SECONDS`: a catastrophically backtracking pattern raises TimeoutError
+    instead of hanging the run."""
+    method = compiled.match if anchored else compiled.search
+    return method(text, timeout=REGEX_TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -96,6 +157,8 @@ class Amt:
     assets: tuple[Asset, ...]
     schedules: Mapping[str, list]
     backtest: Mapping[str, Any]
+    #: the ``signal_table`` rows as ``(name, calc, init)`` strings, in file order (STRATEGY S3)
+    signal_table: tuple[tuple[str, str, str], ...] = ()
     duplicate_underlyings: frozenset[str] = frozenset()
     _entries: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -114,13 +177,18 @@ class Amt:
         raised as an :class:`AmtError` naming the file, asset and field.
         """
         try:
-            regex = re.compile(pattern)
-        except re.error as exc:
+            compiled = compile_pattern(pattern)
+        except (regex.error, TypeError, ValueError) as exc:
             raise AmtError(self.path, None, None, f"invalid selection pattern {pattern!r}: {exc}") from None
         chosen = []
         for asset in self.assets:
-            if not regex.search(asset.underlying):
-                continue
+            try:
+                if not search_within_limit(compiled, asset.underlying):
+                    continue
+            except TimeoutError:
+                raise AmtError(self.path, asset.underlying, None,
+                               f"selection pattern {pattern!r} took over {REGEX_TIMEOUT_SECONDS:g} s "
+                               "(catastrophic backtracking); simplify it") from None
             if not (asset.weight_cap is None or _is_number(asset.weight_cap)):
                 raise AmtError(self.path, asset.underlying, "WeightCap",
                                f"must be a number, got {asset.weight_cap!r}")
@@ -184,7 +252,7 @@ def load_amt(path: str | Path) -> Amt:
     """Read an AMT YAML file (SPEC 2.1).
 
     Anchors and aliases resolve to their values and scalars keep their YAML 1.1 types. Only the
-    ``amt``, ``expiry_schedules``, ``backtest`` and rule-table sections are read.
+    ``amt``, ``expiry_schedules``, ``backtest``, ``signal_table`` and rule-table sections are read.
     """
     path = Path(path)
     try:
@@ -213,6 +281,7 @@ def load_amt(path: str | Path) -> Amt:
     counts = Counter(asset.underlying for asset in assets)
     return Amt(path=path, assets=tuple(assets), schedules=schedules,
                backtest=backtest if isinstance(backtest, dict) else {},
+               signal_table=_signal_rows(path, document.get("signal_table")),
                duplicate_underlyings=frozenset(name for name, count in counts.items() if count > 1))
 
 
@@ -226,23 +295,58 @@ def _parse(path: Path, text: bytes):
     """
     key = hashlib.sha256(f"{_PARSE_CACHE_VERSION}|{yaml.__version__}|".encode() + text).hexdigest()[:32]
     cached = cache_dir("amt") / f"{key}.pickle"
-    try:
-        with cached.open("rb") as handle:
-            return pickle.load(handle)
-    except Exception:  # absent, unreadable or corrupt: parse again
-        pass
+    document = _read_parse_cache(cached, path)
+    if document is not None:
+        return document
     try:
         document = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as exc:
-        raise AmtError(path, None, None, f"invalid YAML: {exc}") from None
+        raise AmtError(path, None, None, f"invalid YAML: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise AmtError(path, None, None, "invalid YAML: nested too deeply") from None
     if isinstance(document, dict):
         document = {name: document[name] for name in _SECTIONS if name in document}
         try:
+            payload = pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL)
             with atomic_path(cached, durable=True) as temporary:
-                temporary.write_bytes(pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:  # a read-only cache folder only costs speed
+                temporary.write_bytes(checksum(payload).encode() + b"\n" + payload)
+        except (OSError, pickle.PicklingError, RecursionError):  # a read-only cache folder only costs speed
             pass
     return document
+
+
+def _read_parse_cache(cached: Path, path: Path):
+    """The cached parse, or None when there is none or it fails its checksum (with a warning).
+
+    The file is ``<xxh3 of the pickle>\n<pickle>``: a damaged pickle that still unpickles would
+    otherwise be used silently.
+    """
+    try:
+        data = cached.read_bytes()
+    except OSError:
+        return None
+    stored, newline, payload = data.partition(b"\n")
+    try:
+        if not newline or stored.decode("ascii") != checksum(payload):
+            raise ValueError("checksum mismatch")
+        document = pickle.loads(payload)
+    except Exception as exc:  # damaged in any way: parse again
+        warnings.warn(f"{path}: cached parse {cached} is damaged ({exc}); parsing the file again", stacklevel=4)
+        return None
+    touch(cached)
+    return document
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error on one line, with the line and column where it was found."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is not None and problem:
+        context = getattr(exc, "context", None)
+        text = f"line {mark.line + 1}, column {mark.column + 1}: {problem}" + (f" ({context})" if context else "")
+    else:
+        text = str(exc)
+    return " ".join(text.split())
 
 
 def _make_asset(path: Path, key: str, position: int, record: dict, rules: dict, has_group_table: bool) -> Asset:
@@ -252,7 +356,8 @@ def _make_asset(path: Path, key: str, position: int, record: dict, rules: dict, 
         if not isinstance(value, dict):
             raise AmtError(path, underlying, name, f"must be a mapping, got {value!r}")
     model = valuation.get("Model")
-    resolved = {name: _first_hit(rules[name], record, default) for name, default in RULE_TABLES.items()}
+    resolved = {name: _first_hit(path, underlying, rules[name], record, default)
+                for name, default in RULE_TABLES.items()}
     asset_class = record.get("Class")
     group = resolved["group_table"] if has_group_table else str(asset_class)
     options = record.get("Options")
@@ -267,8 +372,9 @@ def _make_asset(path: Path, key: str, position: int, record: dict, rules: dict, 
     )
 
 
-def _compile_rules(path: Path, name: str, table: Any) -> list[tuple[str, re.Pattern, Any]]:
-    """Rows ``[field, rgx, value]`` of a rule table, regexes compiled once."""
+def _compile_rules(path: Path, name: str, table: Any) -> list[tuple[str, Any, Any, str]]:
+    """Rows ``[field, rgx, value]`` of a rule table, regexes compiled once, each with where it is
+    (``<table>.Rows[i]``) for messages."""
     if table is None:
         return []
     rows = table.get("Rows") if isinstance(table, dict) else None
@@ -279,17 +385,61 @@ def _compile_rules(path: Path, name: str, table: Any) -> list[tuple[str, re.Patt
         if not (isinstance(row, list) and len(row) == 3):
             raise AmtError(path, None, f"{name}.Rows[{index}]", f"expected [field, rgx, value], got {row!r}")
         try:
-            compiled.append((str(row[0]), re.compile(str(row[1])), row[2]))
-        except re.error as exc:
+            compiled.append((str(row[0]), compile_pattern(str(row[1])), row[2], f"{name}.Rows[{index}]"))
+        except (regex.error, ValueError) as exc:
             raise AmtError(path, None, f"{name}.Rows[{index}]", f"invalid regex {row[1]!r}: {exc}") from None
     return compiled
 
 
-def _first_hit(rules: list, record: dict, default: Any) -> Any:
+def signal_name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot name a signal_table row, or None when it can (STRATEGY S3, S7)."""
+    if not (isinstance(name, str) and SIGNAL_NAME.fullmatch(name)):
+        return f"row name must be a NAME (an ASCII letter, then letters, digits or _), got {name!r}"
+    if name in RESERVED_SIGNALS:
+        return f"row name {name!r} is reserved for the built-in signal {name!r}"
+    return None
+
+
+def _signal_rows(path: Path, table: Any) -> tuple[tuple[str, str, str], ...]:
+    """The ``[name, calc, init]`` rows of ``signal_table``, names checked (expressions are parsed
+    by :mod:`straddles.strategy.recursion`); a missing ``init`` or a null one is empty."""
+    if table is None:
+        return ()
+    rows = table.get("Rows") if isinstance(table, dict) else None
+    if not isinstance(rows, list):
+        raise AmtError(path, None, "signal_table", "expected a mapping with a Rows list")
+    result, seen = [], set()
+    for index, row in enumerate(rows):
+        where = f"signal_table.Rows[{index}]"
+        if not (isinstance(row, list) and len(row) in (2, 3)):
+            raise AmtError(path, None, where, f"expected [name, calc, init], got {row!r}")
+        name, calc, init = (*row, None)[:3]
+        problem = signal_name_problem(name)
+        if problem is None and name in seen:
+            problem = f"duplicate row name {name!r}"
+        if problem is None and not isinstance(calc, str):
+            problem = f"row {name!r}: calc must be a string, got {calc!r}"
+        if problem is None and not (init is None or isinstance(init, str)):
+            problem = f"row {name!r}: init must be a string, got {init!r}"
+        if problem is not None:
+            raise AmtError(path, None, where, problem)
+        seen.add(name)
+        result.append((name, calc, init or ""))
+    return tuple(result)
+
+
+def _first_hit(path: Path, underlying: str, rules: list, record: dict, default: Any) -> Any:
     """First row whose regex matches (anchored at the start) ``str(record[field])`` (SPEC 2.6)."""
-    for field_name, regex, value in rules:
-        if field_name in record and regex.match(str(record[field_name])):
-            return value
+    for field_name, compiled, value, where in rules:
+        if field_name not in record:
+            continue
+        try:
+            if search_within_limit(compiled, str(record[field_name]), anchored=True):
+                return value
+        except TimeoutError:
+            raise AmtError(path, underlying, where, f"regex {compiled.pattern!r} took over "
+                           f"{REGEX_TIMEOUT_SECONDS:g} s on {str(record[field_name])!r} "
+                           "(catastrophic backtracking); simplify it") from None
     return default
 
 

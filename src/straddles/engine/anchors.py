@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,7 +72,16 @@ def load_overrides(path: str | Path) -> Overrides:
     path = Path(path)
     latest: dict[tuple[str, int], int] = {}
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise OverridesError(f"{path}: cannot read overrides file: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise OverridesError(f"{path}, line {line}: not UTF-8 text (byte {data[exc.start:exc.start + 1]!r})") from None
+    try:
+        with io.StringIO(text, newline="") as handle:
             reader = csv.reader(handle)
             header = [name.strip() for name in next(reader, [])]
             if header[:2] != ["ticker", "expiry"]:
@@ -86,8 +96,8 @@ def load_overrides(path: str | Path) -> Overrides:
                 except ValueError:
                     raise OverridesError(f"{path}, line {line}: expiry {row[1]!r} is not a YYYY-MM-DD date") from None
                 latest[(row[0], date.year * 12 + date.month - 1)] = day_number(date)
-    except OSError as exc:
-        raise OverridesError(f"{path}: cannot read overrides file: {exc.strerror or exc}") from None
+    except csv.Error as exc:
+        raise OverridesError(f"{path}: malformed CSV: {exc}") from None
     grouped: dict[str, list[tuple[int, int]]] = {}
     for (ticker, month), day in latest.items():
         grouped.setdefault(ticker, []).append((month, day))

@@ -6,7 +6,9 @@ functions are callable from Python), so the two implementations share formulas b
 flow.
 
 Each model returns ``(mv, delta)``; a rejected input gives ``(nan, nan)``, which the kernel turns
-into nulls in its outputs.
+into nulls in its outputs. Outputs are rejected like inputs: finite inputs can still overflow
+(a denormal strike makes ``S / X`` infinite), and a non-finite mv or delta is returned as
+``(nan, nan)`` too (:func:`_checked`), so no infinity reaches the outputs.
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ def _finite(x: float) -> bool:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _checked(mv: float, delta: float) -> tuple[float, float]:
+    """``(mv, delta)`` if both are finite, else the rejection ``(nan, nan)`` (SPEC 11)."""
+    if _finite(mv) and _finite(delta):
+        return mv, delta
+    return NAN, NAN
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def es_value(S: float, X: float, v: float, t: float) -> tuple[float, float]:
     """European straddle, Black-76 with zero rates (SPEC section 11.2).
 
@@ -54,13 +64,13 @@ def es_value(S: float, X: float, v: float, t: float) -> tuple[float, float]:
     if S <= 0.0 or X <= 0.0 or v <= 0.0 or t < 0.0:
         return NAN, NAN
     if t == 0.0:
-        return abs(S - X) / X, (1.0 if S >= X else -1.0)
+        return _checked(abs(S - X) / X, 1.0 if S >= X else -1.0)
     tv = (v / 100.0) * math.sqrt(t / 365.0)
     d1 = math.log(S / X) / tv + 0.5 * tv
     d2 = d1 - tv
     n1 = 2.0 * norm_cdf(d1) - 1.0
     n2 = 2.0 * norm_cdf(d2) - 1.0
-    return (S * n1 - X * n2) / X, n1
+    return _checked((S * n1 - X * n2) / X, n1)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -78,8 +88,8 @@ def ns_value(S: float, X: float, vol: float, A: float, t: float) -> tuple[float,
     F = S / 100.0
     K = X / 100.0
     if t == 0.0:
-        return A * abs(F - K), (A if F >= K else -A)
+        return _checked(A * abs(F - K), A if F >= K else -A)
     s = (vol / 10000.0) * math.sqrt(t / 365.0)
     d = (F - K) / s
     n = 2.0 * norm_cdf(d) - 1.0
-    return A * ((F - K) * n + 2.0 * s * norm_pdf(d)), A * n
+    return _checked(A * ((F - K) * n + 2.0 * s * norm_pdf(d)), A * n)

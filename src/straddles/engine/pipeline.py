@@ -25,7 +25,7 @@ from .amt import Amt, load_amt
 from .columns import date_array, float_array, int32_array
 from ..errors import StraddlesError
 from .legs import LEG_NAMES
-from .outputs import atomic_path, parquet_options, parquet_writer, write_files
+from .outputs import check_output_folder, parquet_options, parquet_writer, result_folder, verify_folder
 from .straddle_table import StraddleFrame, build_straddles
 from .totals import aggregate
 
@@ -79,6 +79,8 @@ class Backtest:
     asset_pnl: pa.Table
     assets: pa.Table
     timings: dict[str, float] = field(default_factory=dict)
+    #: price rows the store left out: ``{"non-finite": n, "duplicate": m}`` (SPEC 9.3, 9.4)
+    dropped_price_rows: dict[str, int] = field(default_factory=dict)
 
     def totals(self, by: str = "portfolio") -> pa.Table:
         """Plain sums of per-asset daily P&L by ``class``, ``group`` or over the ``portfolio``
@@ -87,6 +89,22 @@ class Backtest:
         if by not in TOTAL_KEYS:
             raise ValueError(f"totals: by must be one of {', '.join(TOTAL_KEYS)}, got {by!r}")
         return aggregate(self.asset_pnl, self.assets, by).drop_columns(["pnl_long", "pnl_short"])
+
+    def to_pandas(self, by: str = "asset", value: str = "pnl"):
+        """Daily P&L as a wide pandas DataFrame: a DatetimeIndex of calendar days, one column per
+        asset (``by="asset"``), class, group, subgroup or ``portfolio``, NaN where a bucket has no
+        P&L that day. ``value`` is ``pnl``, ``opnl`` or ``hpnl`` (or ``n_straddles`` by asset).
+        Needs pandas (``pip install 'straddles[pandas]'``); imported only here.
+
+        >>> result.to_pandas("class").cumsum().plot()                    # doctest: +SKIP
+        """
+        from .frames import wide_frame
+
+        if by == "asset":
+            return wide_frame(self.asset_pnl, value)
+        if by not in TOTAL_KEYS + ("subgroup",):
+            raise StraddlesError(f"to_pandas: by must be asset, {', '.join(TOTAL_KEYS)} or subgroup, got {by!r}")
+        return wide_frame(aggregate(self.asset_pnl, self.assets, by), value)
 
     def status_counts(self) -> dict[str, int]:
         """Number of straddles per status, in SPEC priority order."""
@@ -119,12 +137,15 @@ class Backtest:
         return tables
 
     def write(self, directory: str | Path) -> list[Path]:
-        """Write the tables as Parquet files into ``directory``, all or nothing."""
+        """Write the tables as Parquet files into ``directory`` as one set (all or nothing, with a
+        manifest that :func:`load_backtest` verifies; files of an earlier run that this one does
+        not write, such as its day table, are removed)."""
         directory = Path(directory)
-        written = write_files({directory / name: parquet_writer(table) for name, table in self.tables().items()})
-        if self.days is None:
-            _remove_stale_day_table(directory)
-        return written
+        tables = self.tables()
+        with result_folder(directory) as temporary:
+            for name, table in tables.items():
+                parquet_writer(table)(temporary(name))
+        return [directory / name for name in tables]
 
 
 def load_backtest(directory: str | Path, days: bool = True) -> Backtest:
@@ -132,18 +153,27 @@ def load_backtest(directory: str | Path, days: bool = True) -> Backtest:
 
     ``days=False`` skips the day table (``days`` is then None): aggregation, statistics and the
     report need only the straddle and asset tables, and the full universe's day table is 8 M rows.
+    The folder's files are checked against its manifest first (:func:`~straddles.engine.outputs.verify_folder`):
+    files of different runs, mixed by an interrupted write, are refused.
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise StraddlesError(f"{directory}: not a backtest folder (no such directory)")
-    missing = [name for name in (STRADDLES_FILE, ASSET_PNL_FILE, ASSETS_FILE) if not (directory / name).is_file()]
+    required = (STRADDLES_FILE, ASSET_PNL_FILE, ASSETS_FILE)
+    files = verify_folder(directory, [*required, DAYS_FILE] if days else list(required))
+    missing = [name for name in required if name not in files]
     if missing:
         raise StraddlesError(f"{directory}: not a backtest folder (missing {', '.join(missing)})")
-    day_file = directory / DAYS_FILE
-    return Backtest(straddles=pq.read_table(directory / STRADDLES_FILE),
-                    days=pq.read_table(day_file) if days and day_file.is_file() else None,
-                    asset_pnl=pq.read_table(directory / ASSET_PNL_FILE),
-                    assets=pq.read_table(directory / ASSETS_FILE))
+    tables = {name: _read_parquet(path) for name, path in files.items()}
+    return Backtest(straddles=tables[STRADDLES_FILE], days=tables.get(DAYS_FILE), asset_pnl=tables[ASSET_PNL_FILE],
+                    assets=tables[ASSETS_FILE])
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise StraddlesError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
 
 
 def as_backtest(source: Backtest | str | Path) -> Backtest:
@@ -215,32 +245,31 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
             amt = load_amt(amt)
     with timer("load price store"):
         store = load_prices(prices)
+    dropped = {"non-finite": store.n_dropped_nonfinite, "duplicate": getattr(store, "n_collapsed_duplicates", 0)}
     if out is None:
         frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days, timer)
-        return assemble(frame, result, days, timer)
+        backtest_ = assemble(frame, result, days, timer)
+        backtest_.dropped_price_rows = dropped
+        return backtest_
 
     directory = Path(out)
-    with ExitStack() as files:  # every file is renamed into place only if the whole run succeeds
+    check_output_folder(directory)
+    # every file is renamed into place, with the folder's manifest, only if the whole run succeeds
+    with result_folder(directory) as temporary, ExitStack() as files:
         day_writer = None
         if days:
-            day_writer = _DayWriter(files.enter_context(atomic_path(directory / DAYS_FILE)), timer)
+            day_writer = _DayWriter(temporary(DAYS_FILE), timer)
             files.callback(day_writer.close)  # also on failure, before the temporary file goes
         frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
                                    timer=timer, day_sink=day_writer)
         if day_writer is not None:
             day_writer.close()
         backtest_ = assemble(frame, result, False, timer)
+        backtest_.dropped_price_rows = dropped
         with timer("write outputs"):
             for name, table in backtest_.tables().items():
-                parquet_writer(table)(files.enter_context(atomic_path(directory / name)))
-    if not days:
-        _remove_stale_day_table(directory)
+                parquet_writer(table)(temporary(name))
     return backtest_
-
-
-def _remove_stale_day_table(directory: Path) -> None:
-    """A day table left in the folder by an earlier run would not match results written without one."""
-    (directory / DAYS_FILE).unlink(missing_ok=True)
 
 
 class _DayWriter:
@@ -250,6 +279,8 @@ class _DayWriter:
         self.path, self.timer, self.writer, self.closed = path, timer, None, False
 
     def __call__(self, chunk: dict) -> None:
+        if not len(chunk["straddle_id"]):  # Parquet has no empty row groups; close() keeps the schema
+            return
         with self.timer("write outputs"):
             table = days_table(chunk)
             if self.writer is None:

@@ -25,8 +25,9 @@ The rules of SPEC section 9 are applied once, when the store is built:
 
 :func:`load_prices` reads a store from an Arrow table, a pandas DataFrame, a Parquet file, a
 directory of Parquet files, a CSV file or a DuckDB table. Sources on disk are cached after their
-first load as an uncompressed Arrow IPC file that later loads memory-map, so that a 10-million-row
-store opens in milliseconds without being validated or sorted again.
+first load as an uncompressed Arrow IPC file keyed by a hash of the source's bytes and checked
+against its own checksum when read, so that a 10-million-row store opens in milliseconds without
+being validated or sorted again, and a changed source or a damaged cache is never used.
 
 Example::
 
@@ -44,7 +45,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,11 +56,11 @@ import pyarrow.csv as pcsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from .cache import cache_dir as default_cache_dir
+from . import cache as _cache
 from .columns import repeated_dictionary
 from .dates import day_label, day_number
 from ..errors import PriceStoreError
-from .outputs import atomic_path
+from .outputs import atomic_path, remove_stale_temporaries
 
 __all__ = ["PriceStore", "load_prices", "load_price_series", "write_prices", "REQUIRED_COLUMNS", "CACHE_LAYOUT_VERSION"]
 
@@ -68,11 +68,12 @@ __all__ = ["PriceStore", "load_prices", "load_price_series", "write_prices", "RE
 REQUIRED_COLUMNS = ("ticker", "field", "date", "value")
 
 #: Bumped whenever the cache file layout changes, so old caches are rebuilt rather than misread.
-CACHE_LAYOUT_VERSION = 1
+CACHE_LAYOUT_VERSION = 2
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _DUCKDB_SUFFIXES = (".duckdb", ".db")
 _CACHE_META_KEY = b"straddles.prices"
+_CACHE_CHECKSUM_KEY = b"straddles.checksum"
 _STRING_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 _CANONICAL_SCHEMA = pa.schema(
     [("ticker", _STRING_DICTIONARY), ("field", _STRING_DICTIONARY), ("date", pa.int32()), ("value", pa.float64())]
@@ -81,8 +82,6 @@ _TIME_UNITS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns"
 # Cells of the CSV value and date columns read as null. Ticker and field are never null: the CSV
 # reader keeps "" and "none" (real field names, SPEC 8.1/8.2) as strings.
 _CSV_NULL_VALUES = ["", "NA", "N/A", "n/a", "#N/A", "NULL", "null", "NaN", "nan", "-NaN", "-nan"]
-# Temp files older than this are leftovers of crashed cache writes and may be removed.
-_STALE_TEMP_SECONDS = 3600
 
 
 class PriceStore:
@@ -106,6 +105,9 @@ class PriceStore:
         Where the store came from: the path as given, ``"DataFrame"``, ``"<table>"``, ...
     n_dropped_nonfinite : int
         Rows dropped because their value was null, NaN or +/-inf; they count as missing (SPEC 9.3).
+    n_collapsed_duplicates : int
+        Rows dropped because they repeated an earlier (ticker, field, date) row with an equal
+        value (SPEC 9.4).
     cache_path : pathlib.Path or None
         The cache file this store was read from or written to, if any.
     """
@@ -120,6 +122,7 @@ class PriceStore:
         source: str,
         n_dropped_nonfinite: int = 0,
         cache_path: Path | None = None,
+        n_collapsed_duplicates: int = 0,
     ):
         self.tickers = tickers
         self.fields = fields
@@ -128,6 +131,7 @@ class PriceStore:
         self.values = _read_only(values)
         self.source = source
         self.n_dropped_nonfinite = n_dropped_nonfinite
+        self.n_collapsed_duplicates = n_collapsed_duplicates
         self.cache_path = cache_path
         self._index: dict[tuple[str, str], int] | None = None
 
@@ -289,10 +293,13 @@ def load_prices(
 
     When ``cache`` is true and ``source`` is on disk, the validated store is written to an Arrow IPC
     file in ``cache_dir`` (default: ``prices/`` in ``$STRADDLES_CACHE_DIR``, else in ``~/.cache/straddles``),
-    keyed by the source's absolute path, size and modification time (every file of a directory),
-    the DuckDB table name and :data:`CACHE_LAYOUT_VERSION`. Later loads of the unchanged source
-    memory-map that file: dates and values are zero-copy views, nothing is validated or sorted.
-    An unreadable cache file is ignored and rebuilt. Cache writes are atomic.
+    keyed by the source's absolute path, an xxh3 hash of the bytes of every source file (so a file
+    rewritten with its old size and mtime is a miss), the DuckDB table name and
+    :data:`CACHE_LAYOUT_VERSION`. Later loads of the unchanged source read that file into memory
+    and check it against the checksum stored in it; nothing is validated or sorted. A missing,
+    unreadable or damaged cache file is rebuilt (a damaged one with a warning). Cache writes are
+    atomic, cache files are never modified in place, and the cache folder is kept within a size
+    budget by evicting the least recently used files (:mod:`straddles.engine.cache`).
 
     Example::
 
@@ -541,6 +548,9 @@ def _table_from_pandas(frame) -> pa.Table:
 
 
 def _check_columns(names, source: str) -> None:
+    """Every required column present, and exactly once: a repeated name is ambiguous (which
+    ``value`` is meant?), so it is an error for every kind of source."""
+    names = list(names)
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         plural = "s" if len(missing) > 1 else ""
@@ -548,6 +558,10 @@ def _check_columns(names, source: str) -> None:
             f"{source}: missing column{plural} {', '.join(map(repr, missing))} "
             f"(columns present: {', '.join(map(str, names)) or 'none'})"
         )
+    repeated = [c for c in REQUIRED_COLUMNS if names.count(c) > 1]
+    if repeated:
+        raise PriceStoreError(f"{source}: column {repeated[0]!r} appears {names.count(repeated[0])} times; "
+                              f"each of {', '.join(REQUIRED_COLUMNS)} must appear once")
 
 
 def _row_name(index: int, first_line: int | None) -> str:
@@ -597,9 +611,9 @@ def _day_numbers(column: pa.ChunkedArray, source: str, first_line: int | None = 
     if pa.types.is_date64(kind):
         per_day = _TIME_UNITS_PER_DAY["ms"]
     elif pa.types.is_timestamp(kind):
-        if kind.tz is not None:
-            column = pc.local_timestamp(column)  # the calendar date where the time was recorded
         per_day = _TIME_UNITS_PER_DAY[kind.unit]
+        if kind.tz is not None:
+            column = _zoned_calendar_ticks(column, per_day)
     else:
         raise PriceStoreError(
             f"{source}: column 'date' has type {kind}; expected date32, date64, timestamp or ISO strings"
@@ -608,6 +622,20 @@ def _day_numbers(column: pa.ChunkedArray, source: str, first_line: int | None = 
     if len(days) and (days.min() < np.iinfo(np.int32).min or days.max() > np.iinfo(np.int32).max):
         raise PriceStoreError(f"{source}: column 'date' holds dates outside the date32 range")
     return days.astype(np.int32)
+
+
+def _zoned_calendar_ticks(column: pa.ChunkedArray, per_day: int) -> pa.ChunkedArray:
+    """Wall-clock ticks of a time-zone-aware timestamp column, whose floor is the calendar date.
+
+    The date is taken in the column's own zone: a close stamped 16:00 New York time is that New
+    York day. One exception: when every instant is at midnight UTC but not every one is at
+    midnight in the column's zone, the column holds UTC dates labelled with a zone (a western
+    zone would move every price back a day), and the UTC date is taken.
+    """
+    local = pc.local_timestamp(column)
+    if np.any(local.cast(pa.int64()).to_numpy() % per_day) and not np.any(column.cast(pa.int64()).to_numpy() % per_day):
+        return column.cast(pa.timestamp(column.type.unit))
+    return local
 
 
 def _cast_strings(
@@ -732,7 +760,8 @@ def _build(table: pa.Table, source: str) -> PriceStore:
         sorted_key, sorted_values = row_key[order], values[order]
         del order
     duplicate = sorted_key[1:] == sorted_key[:-1]
-    if duplicate.any():
+    n_collapsed = int(np.count_nonzero(duplicate))
+    if n_collapsed:
         conflict = duplicate & (sorted_values[1:] != sorted_values[:-1])
         if conflict.any():
             raise _conflict_error(source, duplicate, conflict, sorted_key, row_key, values, span, first_day, names)
@@ -756,6 +785,7 @@ def _build(table: pa.Table, source: str) -> PriceStore:
         np.ascontiguousarray(sorted_values, np.float64),
         source,
         n_dropped,
+        n_collapsed_duplicates=n_collapsed,
     )
 
 
@@ -785,13 +815,16 @@ def _cache_file(location: _Location, cache_dir) -> Path:
 
     The first hash names the source (absolute path and table), so that a rebuild can remove the
     caches of earlier versions of the same source; the second covers everything that invalidates
-    the cache (sizes and mtimes of the source files, the layout version).
+    the cache: the bytes of every source file (an xxh3 hash, remembered while the file's ctime
+    proves it unchanged, :func:`straddles.engine.cache.source_checksum`; sizes and mtimes alone
+    miss a file rewritten by ``cp -p`` or ``rsync -t``) and the layout version.
     """
     if cache_dir is None:
-        cache_dir = default_cache_dir("prices")
+        cache_dir = _cache.cache_dir("prices")
     absolute = str(location.path.resolve())
+    memo = _cache.cache_dir("sources") / "xxh3.json"
     try:
-        stamps = [(str(f.resolve()), *_size_and_mtime(f)) for f in location.fingerprint_files()]
+        stamps = [(str(f.resolve()), _cache.source_checksum(f, memo)) for f in location.fingerprint_files()]
     except OSError as exc:
         raise PriceStoreError(f"{location.text}: cannot read: {exc}") from exc
     source_key = _digest([absolute, location.table])[:16]
@@ -799,32 +832,46 @@ def _cache_file(location: _Location, cache_dir) -> Path:
     return Path(cache_dir) / f"{source_key}-{content_key}.arrow"
 
 
-def _size_and_mtime(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
 def _digest(parts) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def _read_cache(path: Path, source: str) -> PriceStore | None:
-    """Memory-map a cache file into a store; None if it is missing or unreadable in any way."""
+    """Memory-map a cache file into a store; None if it is missing, unreadable or damaged.
+
+    The checksum stored in the file covers its metadata and both columns and is verified on every
+    open (xxh3 over the mapping: a few ms per 50 MB, BENCHMARKS.md); a damaged file gives a
+    warning and the caller rebuilds it. A truncated file fails to open (its Arrow footer is at the
+    end). Cache files are only ever replaced by rename or deleted, never modified in place, so a
+    concurrent ``straddles`` process cannot pull pages from under this mapping; another program
+    truncating the file in place can (SIGBUS), see the README.
+    """
+    if not path.is_file():
+        return None
     try:
-        reader = ipc.open_file(pa.memory_map(str(path), "r"))
-        meta = json.loads(reader.schema.metadata[_CACHE_META_KEY])
-        if meta["layout"] != CACHE_LAYOUT_VERSION or reader.num_record_batches != 1:
+        reader = ipc.open_file(pa.BufferReader(pa.py_buffer(_cache.map_file(path))))
+        metadata = reader.schema.metadata
+        meta_text = metadata[_CACHE_META_KEY]
+        meta = json.loads(meta_text)
+        if meta["layout"] != CACHE_LAYOUT_VERSION:
             return None
+        if reader.num_record_batches != 1:
+            raise ValueError("expected one record batch")
         batch = reader.get_batch(0)
         dates = _zero_copy(batch.column(0), np.int32, pa.date32())
         values = _zero_copy(batch.column(1), np.float64, pa.float64())
+        if metadata[_CACHE_CHECKSUM_KEY].decode() != _cache.checksum(meta_text, dates, values):
+            raise ValueError("checksum mismatch")
         offsets = np.asarray(meta["offsets"], dtype=np.int64)
-        tickers, fields, n_dropped = meta["tickers"], meta["fields"], int(meta["n_dropped_nonfinite"])
+        tickers, fields = meta["tickers"], meta["fields"]
         if not (len(tickers) == len(fields) == len(offsets) - 1 and offsets[-1] == len(dates) == len(values)):
-            return None
-    except (OSError, ValueError, KeyError, TypeError, IndexError, pa.ArrowException):
+            raise ValueError("inconsistent layout")
+        counts = int(meta["n_dropped_nonfinite"]), int(meta["n_collapsed_duplicates"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError, pa.ArrowException) as exc:
+        warnings.warn(f"{source}: price cache {path} is damaged ({exc}); rebuilding it", stacklevel=4)
         return None
-    return PriceStore(tickers, fields, offsets, dates, values, source, n_dropped, path)
+    _cache.touch(path)
+    return PriceStore(tickers, fields, offsets, dates, values, source, counts[0], path, counts[1])
 
 
 def _zero_copy(array: pa.Array, dtype, arrow_type: pa.DataType) -> np.ndarray:
@@ -837,18 +884,21 @@ def _zero_copy(array: pa.Array, dtype, arrow_type: pa.DataType) -> np.ndarray:
 
 
 def _write_cache(store: PriceStore, path: Path) -> None:
-    """Write ``store`` to ``path`` atomically, then drop older caches of the same source.
+    """Write ``store`` to ``path`` atomically, then drop older caches of the same source and the
+    least recently used caches beyond the size budget.
 
     A failure (read-only or full disk) only warns: the store itself is already loaded.
     """
-    meta = {
+    meta_text = json.dumps({
         "layout": CACHE_LAYOUT_VERSION,
         "n_dropped_nonfinite": store.n_dropped_nonfinite,
+        "n_collapsed_duplicates": store.n_collapsed_duplicates,
         "tickers": store.tickers,
         "fields": store.fields,
         "offsets": store.offsets.tolist(),
-    }
-    schema = pa.schema([("date", pa.date32()), ("value", pa.float64())], metadata={_CACHE_META_KEY: json.dumps(meta)})
+    }).encode()
+    metadata = {_CACHE_META_KEY: meta_text, _CACHE_CHECKSUM_KEY: _cache.checksum(meta_text, store.dates, store.values)}
+    schema = pa.schema([("date", pa.date32()), ("value", pa.float64())], metadata=metadata)
     batch = pa.record_batch([pa.array(store.dates).cast(pa.date32()), pa.array(store.values)], schema=schema)
     try:
         with atomic_path(path, durable=True) as tmp:
@@ -862,14 +912,8 @@ def _write_cache(store: PriceStore, path: Path) -> None:
     for old in path.parent.glob(f"{source_key}-*.arrow"):
         if old != path:
             _remove_quietly(old)
-    # Temp files left by crashed writes; young ones may belong to a concurrent writer.
-    for tmp in path.parent.glob(f".{source_key}-*.tmp"):
-        try:
-            stale = time.time() - tmp.stat().st_mtime > _STALE_TEMP_SECONDS
-        except OSError:
-            continue
-        if stale:
-            _remove_quietly(tmp)
+    remove_stale_temporaries(path.parent, f"{source_key}-")
+    _cache.prune(path.parent, keep=path)
 
 
 def _remove_quietly(path: Path) -> None:

@@ -23,6 +23,13 @@ RULE_UNSUPPORTED, RULE_WEEKDAY, RULE_BD, RULE_OVERRIDE = 0, 1, 2, 3
 #: months between the entry month and the expiry month, by entry code (SPEC 3.2)
 ENTRY_MONTHS_BEFORE = {"N": 1, "F": 2}
 FIXED_LETTERS = frozenset("abcd")
+#: largest ntrv and F/R/W/BD xprv accepted: a month has at most 31 days, so a larger entry offset
+#: or n-th day means nothing more (an offset past the month end already falls back to its last
+#: good day, SPEC 6.2, and a 32nd weekday never exists, SPEC 6.1); larger values are rejected
+#: rather than overflowing the int32 day arithmetic
+MAX_DAY_VALUE = 31
+#: most entries in one schedule: ``schid`` is an int8 column (SPEC 13.1)
+MAX_ENTRIES = 127
 _LEADING_UPPER = re.compile(r"[A-Z]+")
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -129,6 +136,12 @@ def parse_entry(text: str, underlying: str, schid: int, schcnt: int) -> Schedule
     xprv = fix_letter(xprv, underlying, schid, schcnt)
     if ntrv and not _DIGITS.fullmatch(ntrv):
         raise ValueError(f"entry {text!r}: entry value must be digits or empty, got {ntrv!r}")
+    if ntrv and _too_large(ntrv):
+        raise ValueError(f"entry {text!r}: entry offset {ntrv} is more than {MAX_DAY_VALUE} days "
+                         "(an offset past the month end means its last good day; write at most 31)")
+    if (xprc in WEEKDAY_CODES or xprc == "BD") and _DIGITS.fullmatch(xprv) and _too_large(xprv):
+        raise ValueError(f"entry {text!r}: expiry value {xprv} is more than {MAX_DAY_VALUE} "
+                         f"(no month has a {xprv}th {'business day' if xprc == 'BD' else 'weekday'})")
     if wgt:
         try:
             number = float(wgt)
@@ -137,6 +150,12 @@ def parse_entry(text: str, underlying: str, schid: int, schcnt: int) -> Schedule
         if not (math.isfinite(number) and number >= 0):
             raise ValueError(f"entry {text!r}: weight must be a number >= 0 or empty, got {wgt!r}")
     return ScheduleEntry(schid=schid, ntrc=ntrc, ntrv=ntrv, xprc=xprc, xprv=xprv, wgt=wgt)
+
+
+def _too_large(digits: str) -> bool:
+    """Whether a digit string exceeds :data:`MAX_DAY_VALUE` (without int() on thousands of digits)."""
+    significant = digits.lstrip("0")
+    return len(significant) > 2 or (significant != "" and int(significant) > MAX_DAY_VALUE)
 
 
 def parse_schedule(entries: list, underlying: str,
@@ -148,6 +167,9 @@ def parse_schedule(entries: list, underlying: str,
     """
     if not entries:
         raise error("schedule is empty", None)
+    if len(entries) > MAX_ENTRIES:
+        raise error(f"schedule has {len(entries)} entries; at most {MAX_ENTRIES} are supported "
+                    "(schid is an int8, SPEC 13.1)", None)
     parsed = []
     for index, text in enumerate(entries):
         try:

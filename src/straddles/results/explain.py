@@ -24,11 +24,18 @@ from ..engine.kernel import run_kernel
 from ..engine.legs import LEG_NAMES
 
 
+#: what the numbers of an explanation are in
+UNITS_NOTE = ("vol and strike vol in vol points as the source quotes them (percent; basis points for CV rates "
+              "normal vols); hedges as quoted; mv, opnl, hpnl and pnl in fractions of the "
+              "strike (per unit of swap notional for NS).")
+
+
 @dataclass
 class Explanation:
     """Everything :func:`render` prints about one straddle."""
 
     straddle: dict
+    start_year: int  #: first expiry year of the backtest whose straddle_id is shown
     legs: list[tuple[str, str, str]]
     calendar: pa.Table
     entry_rule: str
@@ -36,9 +43,16 @@ class Explanation:
     days: pa.Table
 
 
-def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schid: int, overrides=None) -> Explanation:
+def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schid: int, overrides=None, *,
+                     start_year: int | None = None, pattern: str = ".", live_only: bool = True) -> Explanation:
     """The straddle of ``asset`` expiring in ``expiry_month`` (``YYYY-MM``) from schedule entry
-    ``schid`` (1-based), explained."""
+    ``schid`` (1-based), explained.
+
+    Its ``straddle_id`` is the one it has in a backtest from ``start_year`` (default: the expiry
+    year) with the same ``pattern`` and ``live_only`` (SPEC 4.3: the id is a row position, so it
+    depends on the selection); it is None when that selection does not contain the straddle. The
+    selection-independent identity is (``asset``, ``straddle``), as in the backtest's tables.
+    """
     from ..engine.prices import load_prices
 
     if not isinstance(amt, Amt):
@@ -60,14 +74,37 @@ def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schi
     result = run_kernel(frame, store, days=True)
     straddle = straddle_table(frame, result).slice(i, 1).to_pylist()[0]
     days = days_table(result.days).filter(pa.compute.equal(pa.compute.field("straddle_id"), i))
+    first_year = month // 12 if start_year is None else start_year
+    straddle_id = backtest_straddle_id(amt, asset, month, schid, first_year, pattern, live_only, overrides)
+    straddle["straddle_id"] = straddle_id
+    days = days.set_column(0, "straddle_id", pa.array(np.full(days.num_rows, -1 if straddle_id is None else straddle_id,
+                                                             dtype=np.int64), mask=np.full(days.num_rows, straddle_id is None)))
     legs = [(name, straddle[f"{name}_ticker"], straddle[f"{name}_field"])
             for name in LEG_NAMES if straddle[f"{name}_ticker"] is not None]
     span = np.arange(frame.span_start[i], frame.span_end[i] + 1, dtype=np.int32)
     calendar = _calendar(store, legs, span)
     target = (int(frame.entry_anchor[i]) + int(frame.entry_offset[i])) if frame.entry_anchor[i] != NO_DAY else None
-    return Explanation(straddle=straddle, legs=legs, calendar=calendar,
+    return Explanation(straddle=straddle, start_year=first_year, legs=legs, calendar=calendar,
                        entry_rule=_entry_rule(result.entry_date[i], target, month_end(frame.entry_month[i])),
                        expiry_rule=_expiry_rule(result.expiry_date[i], frame.expiry_anchor[i]), days=days)
+
+
+def backtest_straddle_id(amt: Amt, asset: str, expiry_month: int, schid: int, start_year: int, pattern: str = ".",
+                         live_only: bool = True, overrides=None) -> int | None:
+    """The ``straddle_id`` of a straddle in a backtest of expiries from ``start_year`` with this
+    selection, or None if the selection does not hold it or it expires before ``start_year``.
+
+    SPEC 4.3: every expiry month holds the same templates (asset, schedule entry) in the same
+    order, so the id is ``(months since January of start_year) * templates + template``.
+    """
+    year = expiry_month // 12
+    if year < start_year:
+        return None
+    frame = build_straddles(amt, year, year, pattern, live_only, overrides)
+    for position, (asset_index, entry) in enumerate(frame.templates):
+        if frame.assets[asset_index].underlying == asset and entry.schid == schid:
+            return (expiry_month - start_year * 12) * len(frame.templates) + position
+    return None
 
 
 def _calendar(store, legs, span: np.ndarray) -> pa.Table:
@@ -110,9 +147,13 @@ def render(explanation: Explanation, console) -> None:
     from rich.table import Table
 
     s = explanation.straddle
-    console.print(f"[bold]{s['asset']}[/] {s['straddle']}  (straddle_id {s['straddle_id']}, model {s['model']}, "
-                  f"weight {s['weight']:g})")
+    identity = (f"straddle_id {s['straddle_id']} in a backtest from {explanation.start_year} with the same "
+                f"--pattern/--all" if s["straddle_id"] is not None else
+                f"not in a backtest from {explanation.start_year} with this --pattern/--all")
+    console.print(f"[bold]{s['asset']}[/] {s['straddle']}  ({identity}; model {s['model']}, weight {s['weight']:g})",
+                  highlight=False)
     console.print(f"status: [bold]{s['status']}[/]")
+    console.print(f"position: long one unit of the straddle. Units: {UNITS_NOTE}", highlight=False)
     legs = Table(title="legs")
     for column in ("leg", "ticker", "field"):
         legs.add_column(column)
@@ -122,7 +163,8 @@ def render(explanation: Explanation, console) -> None:
     console.print(f"entry anchor {_iso(s['entry_anchor'])}, entry {_iso(s['entry_date'])}: {explanation.entry_rule}")
     console.print(f"expiry anchor {_iso(s['expiry_anchor'])}, expiry {_iso(s['expiry_date'])}: {explanation.expiry_rule}")
     if s["strike"] is not None:
-        console.print(f"strike {s['strike']:.6g}, strike vol {s['strike_vol']:.6g}")
+        console.print(f"strike {s['strike']:.6g} (the hedge on the entry day), strike vol {s['strike_vol']:.6g} "
+                      f"(vol points, as quoted)")
 
     marks = {s["entry_anchor"]: "entry anchor", s["expiry_anchor"]: "expiry anchor",
              s["entry_date"]: "ENTRY", s["expiry_date"]: "EXPIRY"}
@@ -156,7 +198,7 @@ def render(explanation: Explanation, console) -> None:
         for row in explanation.days.to_pylist():
             value.add_row(row["date"].isoformat(), str(row["dte"]), *(_number(row[c]) for c in names[2:]))
         console.print(value)
-        console.print(f"n_days {s['n_days']}, pnl_sum {_number(s['pnl_sum'])}")
+        console.print(f"n_days {s['n_days']}, pnl_sum {_number(s['pnl_sum'])} (fraction of the strike)")
 
 
 def _number(value) -> str:

@@ -252,6 +252,16 @@ class Stats:
             result[active, column] = drawdown(values[active, column])
         return result
 
+    def to_pandas(self, name: str = "pnl"):
+        """``series[name]`` as a wide pandas DataFrame: a DatetimeIndex of the weekdays, one column
+        per bucket and ``total`` last, NaN outside a bucket's active range. Needs pandas
+        (``pip install 'straddles[pandas]'``)."""
+        from ..engine.frames import pandas
+
+        pd = pandas()
+        return pd.DataFrame(self.series[name], columns=pd.Index(self.buckets, name=self.by),
+                            index=pd.DatetimeIndex(self.dates.astype("datetime64[ns]"), name="date"))
+
     def to_dict(self) -> dict:
         """The tables as JSON-ready Python values: plain floats, ISO dates, None for missing."""
         return json_ready({

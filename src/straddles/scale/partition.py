@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -41,7 +40,7 @@ import pyarrow.parquet as pq
 
 from ..engine.amt import Amt, Asset, load_amt
 from ..engine.kernel import DAY_CHUNK_ROWS, KernelResult, _chunks, run_kernel
-from ..engine.outputs import atomic_path, parquet_options, parquet_writer
+from ..engine.outputs import check_output_folder, parquet_options, parquet_writer, result_folder
 from ..engine.pipeline import (ASSET_PNL_FILE, ASSETS_FILE, DAYS_FILE, DAYS_SCHEMA, STRADDLES_FILE, Backtest,
                                StageTimer, asset_pnl_table, assets_table, days_table, straddle_table)
 from ..engine.prices import PriceStore, load_price_series
@@ -95,6 +94,8 @@ def partitioned_backtest(client, amt: Amt | str | Path, prices, start_year: int,
             amt = load_amt(amt)
     frame = build_straddles(amt, start_year, end_year, pattern, live_only, overrides, timer=timer)
     parts_dir = None
+    if out is not None:
+        check_output_folder(Path(out))
     if out is not None and days:
         parts_dir = Path(out) / f".parts-{uuid.uuid4().hex[:12]}"
         parts_dir.mkdir(parents=True)
@@ -266,15 +267,13 @@ def _sorted_by_id(table: pa.Table) -> pa.Table:
 
 def _write(directory: Path, backtest: Backtest, parts: list[Part], results: list[PartResult],
            frame: StraddleFrame, days: bool) -> None:
-    """All output files or none, as :func:`straddles.backtest` with ``out``."""
-    with ExitStack() as files:
+    """All output files or none, with the folder's manifest, as :func:`straddles.backtest` with ``out``."""
+    with result_folder(directory) as temporary:
         if days:
-            _write_days(files.enter_context(atomic_path(directory / DAYS_FILE)), parts, results, frame)
+            _write_days(temporary(DAYS_FILE), parts, results, frame)
         for name, table in ((STRADDLES_FILE, backtest.straddles), (ASSET_PNL_FILE, backtest.asset_pnl),
                             (ASSETS_FILE, backtest.assets)):
-            parquet_writer(table)(files.enter_context(atomic_path(directory / name)))
-    if not days:
-        (directory / DAYS_FILE).unlink(missing_ok=True)
+            parquet_writer(table)(temporary(name))
 
 
 def _write_days(target: Path, parts: list[Part], results: list[PartResult], frame: StraddleFrame) -> None:

@@ -39,6 +39,7 @@ from ... import __version__
 from ...engine.dates import WEEKDAYS_PER_YEAR
 from ...errors import StraddlesError
 from ...engine.outputs import write_files
+from ..units import NOTIONAL, UNIT_SENTENCES, format_pnl, unit_label
 from ..performance import N_REGIMES, TOTAL, VALUED_STATUS, Stats, json_ready, stats, vol_regimes
 from ...engine.pipeline import Backtest, as_backtest
 from ...engine.status import STATUS_MEANINGS
@@ -179,7 +180,8 @@ class _Context:
     def meta(self) -> list[str]:
         straddles = self.backtest.straddles.num_rows
         items = [self.label, f"{self.backtest.assets.num_rows} assets", f"{straddles:,} straddles",
-                 f"{self.status.get(VALUED_STATUS, 0):,} valued"]
+                 f"{self.status.get(VALUED_STATUS, 0):,} valued", "long 1 unit of each straddle",
+                 f"P&L in {unit_label(NOTIONAL)}"]
         if self.has_pnl:
             items.insert(1, f"{self.total['start']} to {self.total['end']}")
         return items
@@ -220,19 +222,20 @@ def _summary_section(context: _Context, pictures: dict) -> str:
         return _section("summary", "<p class='empty'>No straddle was valued, so there is no P&amp;L to report; "
                                    "see the status breakdown below for the reasons.</p>")
     total = context.total
-    cards = [("Total P&amp;L", _pct(total["pnl"])), ("Annualized return", _pct(total["ann_return"])),
-             ("Annualized volatility", _pct(total["ann_volatility"])), ("Sharpe ratio", _num(total["sharpe"])),
-             ("Max drawdown", _pct(total["max_drawdown"])), ("Hit ratio", _share(total["hit_ratio"])),
-             ("Daily VaR 95 %", _pct(total["var_95"])), ("Daily CVaR 95 %", _pct(total["cvar_95"]))]
+    cards = [("Total P&amp;L", _pnl(total["pnl"])), ("P&amp;L a year", _pnl(total["ann_return"])),
+             ("Volatility a year", _pnl(total["ann_volatility"])), ("Sharpe ratio", _num(total["sharpe"])),
+             ("Max drawdown", _pnl(total["max_drawdown"])), ("Hit ratio", _share(total["hit_ratio"])),
+             ("Daily VaR 95 %", _pnl(total["var_95"])), ("Daily CVaR 95 %", _pnl(total["cvar_95"]))]
     card_html = "".join(f"<div class='card'><div class='label'>{label}</div><div class='value'>{value}</div></div>"
                         for label, value in cards)
     findings = "".join(f"<li>{item}</li>" for item in _findings(context))
     return _section("summary", f"""
+<p class="position">{UNIT_SENTENCES[NOTIONAL]} Money amounts below are in {unit_label(NOTIONAL)}.</p>
 <div class="cards">{card_html}</div>
 <ul class="findings">{findings}</ul>
 <h3>By asset class</h3>{_stats_table(context.class_rows, "class")}
 <h3>By group</h3>{_stats_table(context.group_rows, "group")}
-<p class="note">P&amp;L in percent of notional (see Methodology). Annualized with
+<p class="note">P&amp;L in units of notional (see Methodology). Annualized with
 {_num(context.classes.periods_per_year, 0)} periods a year on the weekday series; VaR and CVaR are
 daily. Longest drawdown in weekdays.</p>""")
 
@@ -241,19 +244,20 @@ def _findings(context: _Context) -> list[str]:
     total, classes = context.total, context.class_rows[:-1]
     years = total["n_days"] / WEEKDAYS_PER_YEAR
     items = [f"Over {total['start']} to {total['end']} ({total['n_days']:,} weekdays, {years:.1f} years) the "
-             f"{context.backtest.assets.num_rows} assets in {len(classes)} classes made {_pct(total['pnl'])} of "
-             f"notional: {_pct(total['ann_return'])} a year at {_pct(total['ann_volatility'])} volatility, "
+             f"{context.backtest.assets.num_rows} assets in {len(classes)} classes made {_pnl(total['pnl'])} "
+             f"units of notional (long one unit of each straddle): {_pnl(total['ann_return'])} a year at "
+             f"{_pnl(total['ann_volatility'])} volatility a year, "
              f"Sharpe {_num(total['sharpe'])}."]
     if total["max_drawdown_trough"] is not None:
         recovery = (f"recovered on {total['max_drawdown_recovery']} after {total['recovery_days']:,} weekdays"
                     if total["max_drawdown_recovery"] else "not recovered by the end of the sample")
-        items.append(f"Worst drawdown {_pct(total['max_drawdown'])} from {total['max_drawdown_peak']} to "
+        items.append(f"Worst drawdown {_pnl(total['max_drawdown'])} from {total['max_drawdown_peak']} to "
                      f"{total['max_drawdown_trough']}, {recovery}.")
     if classes:
         best, worst = max(classes, key=lambda r: r["pnl"]), min(classes, key=lambda r: r["pnl"])
-        items.append(f"Best class {html.escape(best['bucket'])} ({_pct(best['pnl'])}), worst "
-                     f"{html.escape(worst['bucket'])} ({_pct(worst['pnl'])}).")
-    items.append(f"Option P&amp;L {_pct(total['opnl'])} and delta-hedge P&amp;L {_pct(total['hpnl'])}.")
+        items.append(f"Best class {html.escape(best['bucket'])} ({_pnl(best['pnl'])}), worst "
+                     f"{html.escape(worst['bucket'])} ({_pnl(worst['pnl'])}).")
+    items.append(f"Option P&amp;L {_pnl(total['opnl'])} and delta-hedge P&amp;L {_pnl(total['hpnl'])}.")
     risk = sorted((r["share_of_risk"] for r in context.asset_contribution if r["share_of_risk"] is not None),
                   reverse=True)
     if risk:
@@ -262,7 +266,7 @@ def _findings(context: _Context) -> list[str]:
     low, high = _regime_means(context)
     if low is not None and high is not None:
         items.append(f"Straddles entered when implied vol was in the top {REGIME_SHARE} of their asset's range "
-                     f"averaged {_pct(high)} per straddle, against {_pct(low)} in the bottom {REGIME_SHARE}.")
+                     f"averaged {_pnl(high)} per straddle, against {_pnl(low)} in the bottom {REGIME_SHARE}.")
     valued, count = context.status.get(VALUED_STATUS, 0), sum(context.status.values())
     items.append(f"{valued:,} of {count:,} straddles ({_share(valued / count if count else None)}) were valued.")
     return items
@@ -286,7 +290,7 @@ def _cumulative_section(context: _Context, pictures: dict) -> str:
 def _drawdown_section(context: _Context, pictures: dict) -> str:
     if not context.has_pnl:
         return _section("drawdowns", _empty())
-    columns = [("", "text"), ("max drawdown", "pct"), ("peak", "date"), ("trough", "date"), ("recovered", "date"),
+    columns = [("", "text"), ("max drawdown", "pnl"), ("peak", "date"), ("trough", "date"), ("recovered", "date"),
                ("weekdays to recover", "int"), ("longest drawdown (weekdays)", "int"), ("from", "date"),
                ("to", "date")]
     rows = [([r["bucket"], r["max_drawdown"], r["max_drawdown_peak"], r["max_drawdown_trough"],
@@ -305,8 +309,8 @@ def _annual_section(context: _Context, pictures: dict) -> str:
     names = context.classes.buckets
     years = sorted({row["year"] for row in annual})
     cell = {(row["bucket"], row["year"]): row for row in annual}
-    columns = ([("year", "text")] + [(name, "pct") for name in names]
-               + [("total Sharpe", "num"), ("total max drawdown", "pct"), ("total hit ratio", "share")])
+    columns = ([("year", "text")] + [(name, "pnl") for name in names]
+               + [("total Sharpe", "num"), ("total max drawdown", "pnl"), ("total hit ratio", "share")])
     rows = []
     for year in years:
         total = cell.get((TOTAL, year), {})
@@ -326,8 +330,8 @@ def _contributors_section(context: _Context, pictures: dict) -> str:
     if not context.has_pnl:
         return _section("contributors", _empty())
     lists = context.contributors
-    columns = [("asset", "text"), ("class", "text"), ("P&L", "pct"), ("share of total P&L", "share"),
-               ("share of variance", "share"), ("option P&L", "pct"), ("hedge P&L", "pct"), ("Sharpe", "num")]
+    columns = [("asset", "text"), ("class", "text"), ("P&L", "pnl"), ("share of total P&L", "share"),
+               ("share of variance", "share"), ("option P&L", "pnl"), ("hedge P&L", "pnl"), ("Sharpe", "num")]
 
     def rows(items):
         return [([r["bucket"], r["class"], r["pnl"], r["share_of_pnl"], r["share_of_risk"], r["opnl"], r["hpnl"],
@@ -344,7 +348,7 @@ def _contributors_section(context: _Context, pictures: dict) -> str:
 def _split_section(context: _Context, pictures: dict) -> str:
     if not context.has_pnl:
         return _section("pnl-split", _empty())
-    columns = [("", "text"), ("option P&L", "pct"), ("hedge P&L", "pct"), ("total P&L", "pct"),
+    columns = [("", "text"), ("option P&L", "pnl"), ("hedge P&L", "pnl"), ("total P&L", "pnl"),
                ("hedge share: |hpnl| / (|opnl| + |hpnl|)", "share")]
     rows = [([r["bucket"], r["opnl"], r["hpnl"], r["pnl"], _ratio(abs(r["hpnl"]), abs(r["opnl"]) + abs(r["hpnl"]))],
              "total" if r["bucket"] == TOTAL else "") for r in context.class_rows]
@@ -370,7 +374,7 @@ def _regimes_section(context: _Context, pictures: dict) -> str:
     table = context.regime_rows
     cell = {(r["class"], r["regime"]): r for r in table}
     columns = ([("class", "text"), ("straddles", "int")]
-               + [(f"Q{q} mean P&L" + (" (low vol)" if q == 1 else " (high vol)" if q == N_REGIMES else ""), "pct")
+               + [(f"Q{q} mean P&L" + (" (low vol)" if q == 1 else " (high vol)" if q == N_REGIMES else ""), "pnl")
                   for q in range(1, N_REGIMES + 1)]
                + [("Q1 hit ratio", "share"), (f"Q{N_REGIMES} hit ratio", "share")])
     rows = []
@@ -406,10 +410,13 @@ def _status_section(context: _Context, pictures: dict) -> str:
 def _method_section(context: _Context, pictures: dict) -> str:
     periods = _num(context.classes.periods_per_year, 0)
     items = {
-        "Units": "P&amp;L is the engine's: for ES and CDS_ES straddles a fraction of the strike (the notional of one "
-                 "straddle), for NS swaption straddles per unit notional of the swap. The report shows it in percent "
-                 "of notional (0.01 = 1 %). Asset P&amp;L sums its straddles times their schedule weight (wgt/100); "
-                 "class, group and total P&amp;L are plain sums of asset P&amp;L, unscaled by WeightCap.",
+        "Position and units": "Every straddle is held long, one unit, from its entry-day close to its expiry "
+                 "(SPEC 12), delta-hedged daily with the previous day's delta. P&amp;L is in units of notional: "
+                 "for ES and CDS_ES straddles a fraction of the strike (0.01 = one hundredth of the strike of one "
+                 "straddle), for NS swaption straddles per unit notional of the swap. Asset P&amp;L sums its "
+                 "straddles times their schedule weight (wgt/100); class, group and total P&amp;L are plain sums "
+                 "of asset P&amp;L, unscaled by WeightCap. These sums are positions added up, not returns on "
+                 "capital: there is no capital, so no number here is a percentage return.",
         "Calendar": "Straddles earn P&amp;L every calendar day (weekends carry time decay). Weekend P&amp;L is booked "
                     "on the following Monday, so statistics run on a weekday series. Within a class's active "
                     "period a weekday without P&amp;L counts as zero.",
@@ -422,7 +429,8 @@ def _method_section(context: _Context, pictures: dict) -> str:
         "Tails": "Hit ratio = up days / days with non-zero P&amp;L. VaR = the 5 % (1 %) quantile of daily P&amp;L, "
                  "CVaR = the mean of the days at or below it; skew = Fisher-Pearson coefficient.",
         "Sizing": "None: this report shows the engine's unit-notional P&amp;L. Use straddles.portfolio(..., "
-                  "weights=..., scale_by_weight_cap=True) for sized portfolios.",
+                  "weights=..., scale_by_weight_cap=True) for other multipliers (a negative one shorts an asset's "
+                  "straddles), and a strategy for P&amp;L in basis points of capital.",
     }
     body = "".join(f"<dt>{name}</dt><dd>{text}</dd>" for name, text in items.items())
     return _section("method", f"<dl class='defs'>{body}</dl>")
@@ -448,9 +456,9 @@ def _figure(pictures: dict, name: str, caption: str) -> str:
 
 def _stats_table(rows: list[dict], label: str) -> str:
     """The summary table of one breakdown, from its summary rows."""
-    columns = [(label, "text"), ("P&L", "pct"), ("ann. return", "pct"), ("ann. volatility", "pct"),
-               ("Sharpe", "num"), ("max drawdown", "pct"), ("longest drawdown", "int"), ("hit ratio", "share"),
-               ("VaR 95", "pct"), ("CVaR 95", "pct"), ("VaR 99", "pct"), ("CVaR 99", "pct"), ("skew", "num")]
+    columns = [(label, "text"), ("P&L", "pnl"), ("P&L a year", "pnl"), ("volatility a year", "pnl"),
+               ("Sharpe", "num"), ("max drawdown", "pnl"), ("longest drawdown", "int"), ("hit ratio", "share"),
+               ("VaR 95", "pnl"), ("CVaR 95", "pnl"), ("VaR 99", "pnl"), ("CVaR 99", "pnl"), ("skew", "num")]
     table_rows = [([r["bucket"], r["pnl"], r["ann_return"], r["ann_volatility"], r["sharpe"], r["max_drawdown"],
               r["longest_drawdown_days"], r["hit_ratio"], r["var_95"], r["cvar_95"], r["var_99"], r["cvar_99"],
               r["skew"]], "total" if r["bucket"] == TOTAL else "") for r in rows]
@@ -472,16 +480,16 @@ def _table(columns: list[tuple[str, str]], rows: list[tuple[list, str]]) -> str:
 def _cell(value, kind: str) -> str:
     if kind in ("text", "date") or isinstance(value, str):
         return f"<td class='text'>{html.escape('—' if value is None else str(value))}</td>"
-    text = {"pct": _pct, "share": _share, "num": _num, "int": _int}[kind](value)
-    sign = " neg" if kind in ("pct", "num") and value is not None and value < 0 else ""
+    text = {"pnl": _pnl, "share": _share, "num": _num, "int": _int}[kind](value)
+    sign = " neg" if kind in ("pnl", "num") and value is not None and value < 0 else ""
     return f"<td class='num{sign}'>{text}</td>"
 
 
 # The formatters take None for a missing number: the statistics tables hold null, never NaN.
 
-def _pct(value, digits: int = 2) -> str:
-    """A fraction of notional in percent, with a true minus sign."""
-    return "—" if value is None else f"{value * 100:,.{digits}f}%".replace("-", "−")
+def _pnl(value) -> str:
+    """Unsized P&L in units of notional (never a percentage: see :mod:`straddles.results.units`)."""
+    return format_pnl(value, NOTIONAL)
 
 
 def _share(value) -> str:
@@ -510,7 +518,8 @@ def _summary_json(context: _Context, figure_names: list[str]) -> dict:
     return json_ready({
         "source": context.label,
         "generated": context.generated,
-        "units": "fractions of notional (fraction of strike for ES/CDS_ES, per unit swap notional for NS); "
+        "position": "long one unit of every straddle (schedule weights, no sizing)",
+        "units": "units of notional (fraction of strike for ES/CDS_ES, per unit swap notional for NS); "
                  "losses negative",
         "calendar": "weekday series: weekend P&L booked on the following Monday",
         "periods_per_year": context.classes.periods_per_year,

@@ -2,7 +2,7 @@
 
 Figures are built from :class:`matplotlib.figure.Figure` directly rather than through pyplot, so
 no global backend is selected and nothing is left open. Each function returns PNG bytes.
-Values arrive in the engine's units and are drawn in percent of notional.
+Values arrive and are drawn in the engine's units: units of notional (fractions of strike), never percent.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import io
 import numpy as np
 
 from ..performance import TOTAL, VALUED_STATUS, Stats
+from ..units import NOTIONAL, unit_label
 
 DPI = 110
 WIDTH = 10.0
@@ -19,7 +20,9 @@ TOTAL_COLOR = "#111111"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
 GAIN, LOSS = "#2e7d32", "#c62828"
-PERCENT = 100.0
+UNITS = unit_label(NOTIONAL)
+#: most year labels the annual chart writes before it labels every other year
+MAX_YEAR_LABELS = 14
 #: names of the n-quantiles and of the share of the range each holds, for the common n
 _QUANTILE_WORDS = {2: ("half", "half"), 3: ("tercile", "third"), 4: ("quartile", "quarter"),
                    5: ("quintile", "fifth"), 10: ("decile", "tenth")}
@@ -41,24 +44,24 @@ def bucket_colors(buckets: list[str]) -> dict[str, str]:
 def cumulative_pnl(stats: Stats) -> bytes:
     """Cumulative P&L of each class and of the total."""
     figure, axes = _figure(4.6)
-    cumulative = stats.cumulative() * PERCENT
+    cumulative = stats.cumulative()
     for column, (name, color) in enumerate(_ordered(stats)):
         axes.plot(stats.dates, cumulative[:, column], color=color, label=name,
                   linewidth=2.2 if name == TOTAL else 1.3)
-    _finish(axes, "Cumulative P&L (% of notional)", legend=True)
+    _finish(axes, f"Cumulative P&L ({UNITS})", legend=True)
     return _png(figure)
 
 
 def drawdowns(stats: Stats) -> bytes:
     """Drawdown of the total (shaded) and of each class (lines)."""
     figure, axes = _figure(3.8)
-    values = stats.drawdowns() * PERCENT
+    values = stats.drawdowns()
     for column, (name, color) in enumerate(_ordered(stats)):
         if name == TOTAL:
             axes.fill_between(stats.dates, values[:, column], 0, color="#9e9e9e", alpha=0.45, label=TOTAL, linewidth=0)
         else:
             axes.plot(stats.dates, values[:, column], color=color, label=name, linewidth=1.1)
-    _finish(axes, "Drawdown from the running peak (% of notional)", legend=True)
+    _finish(axes, f"Drawdown from the running peak ({UNITS})", legend=True)
     return _png(figure)
 
 
@@ -73,28 +76,36 @@ def annual_pnl(stats: Stats) -> bytes:
     width = 0.8 / max(len(classes), 1)
     positions = np.arange(len(years))
     for i, name in enumerate(classes):
-        heights = [value.get((name, y), 0.0) * PERCENT for y in years]
+        heights = [value.get((name, y), 0.0) for y in years]
         axes.bar(positions - 0.4 + width * (i + 0.5), heights, width, color=colors[name], label=name)
-    axes.plot(positions, [value.get((TOTAL, y), 0.0) * PERCENT for y in years], "D", color=TOTAL_COLOR,
+    axes.plot(positions, [value.get((TOTAL, y), 0.0) for y in years], "D", color=TOTAL_COLOR,
               label=TOTAL, markersize=6)
-    axes.set_xticks(positions, [str(y) for y in years])
+    axes.set_xticks(positions, year_labels(years))
     axes.axhline(0, color="#555555", linewidth=0.8)
-    _finish(axes, "P&L per calendar year (% of notional)", legend=True, dates=False)
+    _finish(axes, f"P&L per calendar year ({UNITS})", legend=True, dates=False)
     return _png(figure)
+
+
+def year_labels(years: list[int]) -> list[str]:
+    """Tick labels of a bar per year: every year up to :data:`MAX_YEAR_LABELS` bars, else every
+    ``k``-th year (27 four-digit labels side by side overlap on a 10-inch chart)."""
+    step = -(-len(years) // MAX_YEAR_LABELS)
+    return [str(year) if i % step == 0 else "" for i, year in enumerate(years)]
 
 
 def contributors(names: list[str], pnl: list[float]) -> bytes:
     """Horizontal bars of the P&L of the given assets, largest at the top."""
     figure, axes = _figure(0.8 + 0.28 * len(names))
-    values = np.array(pnl) * PERCENT
+    values = np.array(pnl)
     positions = np.arange(len(names))[::-1]
     axes.barh(positions, values, color=[GAIN if v >= 0 else LOSS for v in values])
     axes.set_yticks(positions, names)
     axes.axvline(0, color="#555555", linewidth=0.8)
     axes.grid(axis="x", color="#e0e0e0")
     axes.set_axisbelow(True)
-    axes.set_xlabel("total P&L (% of notional)")
-    _percent_ticks(axes.xaxis)
+    axes.set_xlabel(f"total P&L ({UNITS})")
+    axes.set_title(f"Top and bottom contributors: total P&L per asset ({UNITS})", fontsize=11, loc="left")
+    _number_ticks(axes.xaxis)
     _despine(axes)
     return _png(figure)
 
@@ -105,10 +116,10 @@ def pnl_split(stats: Stats) -> bytes:
     column = stats.buckets.index(TOTAL)
     for name, label, color in (("opnl", "option P&L (opnl)", "#1565c0"), ("hpnl", "hedge P&L (hpnl)", "#ef6c00"),
                                ("pnl", "total P&L", TOTAL_COLOR)):
-        axes.plot(stats.dates, stats.cumulative(name)[:, column] * PERCENT, label=label, color=color,
+        axes.plot(stats.dates, stats.cumulative(name)[:, column], label=label, color=color,
                   linewidth=2.0 if name == "pnl" else 1.4)
     axes.axhline(0, color="#555555", linewidth=0.8)
-    _finish(axes, "Cumulative P&L of the portfolio, option vs hedge (% of notional)", legend=True)
+    _finish(axes, f"Cumulative P&L of the portfolio, option vs hedge ({UNITS})", legend=True)
     return _png(figure)
 
 
@@ -139,12 +150,12 @@ def vol_regimes(classes: list[str], regimes: list[int], mean_pnl: list[float], n
     width = 0.8 / max(len(names), 1)
     positions = np.arange(1, n_regimes + 1)
     for i, name in enumerate(names):
-        axes.bar(positions - 0.4 + width * (i + 0.5), [value.get((name, r), np.nan) * PERCENT for r in positions],
+        axes.bar(positions - 0.4 + width * (i + 0.5), [value.get((name, r), np.nan) for r in positions],
                  width, color=colors[name], label=name)
     axes.set_xticks(positions, [f"Q{r}" + (" (low)" if r == 1 else " (high)" if r == n_regimes else "")
                                 for r in positions])
     axes.axhline(0, color="#555555", linewidth=0.8)
-    _finish(axes, f"Mean P&L per straddle by entry implied-vol {quantile_words(n_regimes)[0]} (% of notional)",
+    _finish(axes, f"Mean P&L per straddle by entry implied-vol {quantile_words(n_regimes)[0]} ({UNITS})",
             legend=True, dates=False)
     return _png(figure)
 
@@ -177,7 +188,7 @@ def _figure(height: float, width: float = WIDTH):
 
 def _finish(axes, title: str, legend: bool, dates: bool = True) -> None:
     axes.set_title(title, fontsize=11, loc="left")
-    _percent_ticks(axes.yaxis)
+    _number_ticks(axes.yaxis)
     axes.grid(color="#e0e0e0")
     axes.set_axisbelow(True)
     _despine(axes)
@@ -192,11 +203,13 @@ def _finish(axes, title: str, legend: bool, dates: bool = True) -> None:
                     loc="upper left", bbox_to_anchor=(0, -0.08 if dates else -0.1))
 
 
-def _percent_ticks(axis) -> None:
-    """Tick labels like ``-20%`` on an axis holding percent values (decimals follow the range)."""
-    from matplotlib.ticker import PercentFormatter
+def _number_ticks(axis) -> None:
+    """Plain tick labels with thousands separators (P&L in units of notional is not a percentage)."""
+    from matplotlib.ticker import ScalarFormatter
 
-    axis.set_major_formatter(PercentFormatter(xmax=100, decimals=None))
+    plain = ScalarFormatter(useOffset=False)
+    plain.set_scientific(False)
+    axis.set_major_formatter(plain)
 
 
 def _despine(axes) -> None:
