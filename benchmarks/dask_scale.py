@@ -58,7 +58,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    from dask.distributed import Client, LocalCluster
+    from distributed import Client
+
+    from straddles.scale.executor import local_cluster
 
     amt = straddles.load_amt(args.amt)
     frame = build_straddles(amt, args.start, args.end)
@@ -76,8 +78,7 @@ def main() -> None:
     report["valued_days"] = int(result.straddles["n_days"].to_numpy().sum())
 
     start = time.perf_counter()
-    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           env={"NUMBA_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // args.workers))})
+    cluster = local_cluster(args.workers)  # NUMBA_NUM_THREADS = cores / workers
     client = Client(cluster)
     report["cluster_start_seconds"] = time.perf_counter() - start
     try:

@@ -58,11 +58,10 @@ def _private_cache_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def dask_client(_private_cache_dir):
-    """A Client of a LocalCluster of two single-threaded worker processes (issue 12's test setup)."""
+    """A Client of a LocalCluster of two single-threaded worker processes (issue 12's test setup);
+    the workers inherit this session's cache folder."""
     distributed = pytest.importorskip("distributed")
-    import os
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  env={"NUMBA_NUM_THREADS": "1",
-                                       "STRADDLES_CACHE_DIR": os.environ["STRADDLES_CACHE_DIR"]}) as cluster:
-        with distributed.Client(cluster) as client:
-            yield client
+    from straddles.scale.executor import local_cluster
+
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
+        yield client

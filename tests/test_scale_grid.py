@@ -9,7 +9,7 @@ import pytest
 import straddles
 from straddles.cli import main
 from straddles.errors import StraddlesError
-from straddles.scale.grid import Variant, apply_edits, load_variants
+from straddles.scale.grid import Variant, apply_edits
 from straddles.synth import synthesize
 
 VARIANTS = """

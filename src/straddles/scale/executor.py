@@ -61,7 +61,7 @@ def dask_client(scheduler) -> Iterator:
                              f"got {type(scheduler).__name__}")
     if scheduler == "local" or scheduler.startswith("local:"):
         n_workers = _local_workers(scheduler)
-        cluster = _local_cluster(distributed, n_workers)
+        cluster = local_cluster(n_workers)
         try:
             with distributed.Client(cluster) as client:
                 yield client
@@ -76,17 +76,18 @@ def dask_client(scheduler) -> Iterator:
         yield client
 
 
-def _local_cluster(distributed, n_workers: int):
-    """N single-threaded worker processes whose kernels share the cores: NUMBA_NUM_THREADS is
-    set before the processes start (numba reads it on import, and a worker may import it while
-    loading the caller's main module, before Dask's ``env`` would apply)."""
+def local_cluster(n_workers: int):
+    """A LocalCluster of N single-threaded worker processes whose kernels share the cores:
+    NUMBA_NUM_THREADS is set before the processes start (numba reads it on import, and a worker
+    may import it while loading the caller's main module, before Dask's ``env`` would apply)."""
     import dask
 
+    distributed = require_distributed()
     threads = str(max(1, (os.cpu_count() or 1) // n_workers))
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}), NUMBA_NUM_THREADS=threads)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+                                        dashboard_address=":0")
 
 
 def _local_workers(scheduler: str) -> int:
