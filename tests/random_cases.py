@@ -32,8 +32,11 @@ SOURCES = [  # (Vol yaml, Hedge yaml, model hint)
 ]
 
 
-def random_case(seed: int, directory: Path) -> tuple[object, pa.Table]:
-    """Write a random AMT (+ overrides) into ``directory``; return (StraddleFrame, long price table)."""
+def random_case(seed: int, directory: Path, calendars=None) -> tuple[object, pa.Table]:
+    """Write a random AMT (+ overrides) into ``directory``; return (StraddleFrame, long price table).
+
+    ``calendars`` (SPEC 6.5) is passed to :func:`build_straddles`: BD anchors skip its holidays.
+    """
     rng = np.random.default_rng(seed)
     n_assets = int(rng.integers(1, 4))
     schedules, assets = [], []
@@ -63,7 +66,7 @@ def random_case(seed: int, directory: Path) -> tuple[object, pa.Table]:
     frame = build_straddles(directory / "amt.yml", year, year + int(rng.integers(0, 2)), overrides=Overrides(None))
     _write_overrides(rng, frame, directory / "overrides.csv")
     frame = build_straddles(directory / "amt.yml", int(frame.months[0] // 12), int(frame.months[-1] // 12),
-                            overrides=directory / "overrides.csv")
+                            overrides=directory / "overrides.csv", calendars=calendars)
     return frame, _random_prices(rng, frame)
 
 

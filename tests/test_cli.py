@@ -61,3 +61,69 @@ def test_user_errors_are_one_line_with_exit_2(example_amt_path, args, message, c
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and err.startswith("error:")
+
+
+def test_backtest_and_explain_with_part2_options(example_amt_path, tmp_path, capsys, cache_dir):
+    """SPEC 16-18 and 6.5 from the command line: --asof, --expiry-basis, --greeks, --costs FILE,
+    --calendars FILE on backtest and explain."""
+    prices = tmp_path / "prices.parquet"
+    assert main(["synth", str(example_amt_path), "--start", "2024", "--end", "2024", "--out", str(prices)]) == 0
+    (tmp_path / "costs.yml").write_text("hedge_bps: 2\nclass_spread: {Equity: 0.5}\n")
+    (tmp_path / "cal.yml").write_text("'Curncy$': XNYS\n")
+    out = tmp_path / "bt"
+    options = ["--asof", "2024-06-12", "--expiry-basis", "anchor", "--greeks", "--costs", str(tmp_path / "costs.yml"),
+               "--calendars", str(tmp_path / "cal.yml")]
+    assert main(["backtest", str(example_amt_path), "--prices", str(prices), "--start", "2024", "--end", "2024",
+                 "--out", str(out), *options]) == 0
+    assert "open" in capsys.readouterr().out
+    days = pq.read_table(out / "days.parquet")
+    assert days.column_names[-10:] == ["gamma", "vega", "theta", "gamma_pnl", "theta_pnl", "vega_pnl", "resid_pnl",
+                                       "cost_option", "cost_hedge", "pnl_net"]
+    assert days["date"].cast("int32").to_numpy().max() == 19886  # 2024-06-12
+    straddles = pq.read_table(out / "straddles.parquet")
+    assert {"cost_sum", "pnl_net_sum"} <= set(straddles.column_names)
+    assert main(["explain", str(example_amt_path), "--prices", str(prices), "SPY US Equity", "2024-06", "3",
+                 *options]) == 0
+    text = capsys.readouterr().out
+    assert "status: open (asof 2024-06-12)" in text and "attribution" in text and "pnl_net_sum" in text
+    assert main(["backtest", str(example_amt_path), "--prices", str(prices), "--start", "2024", "--end", "2024",
+                 "--out", str(out), "--asof", "last", "--costs"]) == 0
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--asof", "June"], "asof: expected YYYY-MM-DD or 'last'"),
+    (["--costs", "missing.yml"], "missing.yml: cannot read cost file"),
+    (["--calendars", "missing.yml"], "missing.yml: cannot read calendars file"),
+])
+def test_part2_option_errors(example_amt_path, option, message, capsys, tmp_path, monkeypatch, cache_dir):
+    monkeypatch.chdir(tmp_path)
+    from straddles.synth import synthesize
+    from straddles.engine.prices import write_prices
+    write_prices(synthesize(example_amt_path, 2024, 2024, pattern="SPY"), tmp_path / "p.parquet")
+    assert main(["backtest", str(example_amt_path), "--prices", "p.parquet", "--start", "2024", "--end", "2024",
+                 "--pattern", "SPY", "--out", "x", *option]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_expand_with_calendars_spec_e24(tmp_path, capsys):
+    """SPEC-E24 from the command line: --calendars moves AUDCHF's BD5 of 2010-01 to 01-08."""
+    amt = tmp_path / "amt.yml"
+    amt.write_text("""expiry_schedules:
+  bd: [N0_BD5_50]
+amt:
+  AUD:
+    Underlying: AUDCHF Curncy
+    Class: Currency
+    Vol: {Source: BBG, Ticker: AUDCHFV1M CMPN Curncy, Near: PX_LAST, Far: PX_LAST}
+    Hedge: {Source: nonfut, Ticker: AUDCHF Curncy, Field: PX_LAST}
+    Options: bd
+    WeightCap: 1
+    Valuation: {Model: ES}
+""")
+    (tmp_path / "cal.yml").write_text("'Curncy$': XNYS\n")
+    for extra, expected in (([], "2010-01-07"), (["--calendars", str(tmp_path / "cal.yml")], "2010-01-08")):
+        assert main(["expand", str(amt), "--start", "2010", "--end", "2010", "--out", str(tmp_path / "s.parquet"),
+                     *extra]) == 0
+        rows = pq.read_table(tmp_path / "s.parquet").to_pylist()
+        assert str(next(r for r in rows if r["expiry_month"] == "2010-01")["expiry_anchor"]) == expected

@@ -2,11 +2,12 @@
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from straddles.engine.models import es_value, norm_cdf, ns_value
+from straddles.engine.models import es_greeks, es_value, norm_cdf, ns_greeks, ns_value
 
 
 @pytest.mark.parametrize(
@@ -88,8 +89,9 @@ def test_es_mv_rises_with_distance_from_strike_spec_e17(X, v, t, move):
 @given(positive, positive, vols, days)
 def test_es_mv_rises_with_vol_and_time_spec_e17(S, X, v, t):
     mv, _ = es_value(S, X, v, t)
-    assert es_value(S, X, v * 1.5, t)[0] >= mv - 1e-15  # equal up to rounding deep in the wings
-    assert es_value(S, X, v, t + 10)[0] >= mv - 1e-15
+    rounding = 1e-15 * max(1.0, mv)  # equal up to rounding deep in the wings (mv is about S/X there)
+    assert es_value(S, X, v * 1.5, t)[0] >= mv - rounding
+    assert es_value(S, X, v, t + 10)[0] >= mv - rounding
     assert mv >= abs(S - X) / X - 1e-12  # never below intrinsic
 
 
@@ -139,3 +141,44 @@ def test_ns_mv_is_symmetric_and_above_intrinsic(S, X, vol, A, t):
     assert mv == pytest.approx(mirror, rel=1e-9, abs=1e-15)
     assert delta == pytest.approx(-mirror_delta, rel=1e-9, abs=1e-12)
     assert mv >= A * abs(S - X) / 100 - 1e-12
+
+
+# SPEC 17: the Greeks are the model's derivatives in the units the SPEC gives (checked by central
+# finite differences on seeded random inputs), 0 at t = 0 and NaN exactly where the model rejects.
+
+def _greek_cases(seed: int, n: int = 200):
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        yield (float(rng.uniform(60, 140)), float(rng.uniform(80, 120)), float(rng.uniform(5, 80)),
+               float(rng.uniform(2, 120)))
+
+
+def test_es_greeks_are_derivatives():
+    for S, X, v, t in _greek_cases(1):
+        gamma, vega, theta = es_greeks(S, X, v, t)
+        h = 1e-4 * S
+        mv = lambda s=S, x=X, vol=v, days=t: es_value(s, x, vol, days)[0]  # noqa: E731
+        assert gamma == pytest.approx((mv(s=S + h) - 2 * mv() + mv(s=S - h)) / h**2, rel=1e-4, abs=1e-9)
+        assert vega == pytest.approx((mv(vol=v + 1e-4) - mv(vol=v - 1e-4)) / 2e-4, rel=1e-5, abs=1e-9)
+        assert theta == pytest.approx(-(mv(days=t + 1e-4) - mv(days=t - 1e-4)) / 2e-4, rel=1e-5, abs=1e-9)
+        assert theta <= 0 and gamma > 0 and vega > 0
+
+
+def test_ns_greeks_are_derivatives():
+    for S, X, vol, t in _greek_cases(2):
+        S, X, A = S / 25.0, X / 25.0, 8.5  # rates in percent around 4
+        gamma, vega, theta = ns_greeks(S, X, vol, A, t)
+        mv = lambda s=S, nv=vol, days=t: ns_value(s, X, nv, A, days)[0]  # noqa: E731
+        h = 1e-2 * vol / 100 * math.sqrt(t / 365)  # a hundredth of the normal vol over t, in percent
+        assert gamma == pytest.approx((mv(s=S + h) - 2 * mv() + mv(s=S - h)) / h**2, rel=1e-3, abs=1e-8)
+        assert vega == pytest.approx((mv(nv=vol + 1e-4) - mv(nv=vol - 1e-4)) / 2e-4, rel=1e-5, abs=1e-9)
+        assert theta == pytest.approx(-(mv(days=t + 1e-4) - mv(days=t - 1e-4)) / 2e-4, rel=1e-5, abs=1e-9)
+
+
+def test_greeks_at_expiry_and_on_rejected_inputs():
+    assert es_greeks(110.0, 100.0, 20.0, 0.0) == (0.0, 0.0, 0.0)
+    assert ns_greeks(4.1, 4.0, 100.0, 8.5, 0.0) == (0.0, 0.0, 0.0)
+    for args in ((0.0, 100.0, 20.0, 5.0), (100.0, 100.0, 0.0, 5.0), (100.0, 100.0, 20.0, -1.0),
+                 (math.nan, 100.0, 20.0, 5.0)):
+        assert all(math.isnan(x) for x in es_greeks(*args)) and math.isnan(es_value(*args)[0])
+    assert all(math.isnan(x) for x in ns_greeks(4.0, 4.0, 100.0, 0.0, 5.0))

@@ -203,3 +203,23 @@ def test_the_demo_report_renders_in_headless_chromium(demo_report, tmp_path):
     assert colourful.mean() > 0.002
     rows_with_ink = ((body < 120).all(axis=2).sum(axis=1) > 0).mean()  # text and axes throughout the page
     assert rows_with_ink > 0.3
+
+
+def test_part2_sections_only_with_the_options(example_amt_path, page, tmp_path):
+    """Open positions, attribution (by class and by year) and gross vs net costs appear exactly
+    when the backtest has them (SPEC 16-18), and the parts add up in the tables' total rows."""
+    for key in ("open", "attribution", "costs"):
+        assert f'<section id="{key}"' not in page
+    prices = synthesize(example_amt_path, 2023, 2024, seed=0)
+    result = straddles.backtest(example_amt_path, prices, 2023, 2024, days=False, asof="2024-06-12",
+                                greeks=True, costs=straddles.CostModel(slippage={".": 0.5}, hedge_bps=1.0))
+    report = build_report(result, "options")
+    for key in ("open", "attribution", "costs"):
+        assert f'<section id="{key}"' in report.html and f'href="#{key}"' in report.html
+    assert "straddles are open at the run's asof date" in report.html
+    assert "By asset class" in report.html and "By year" in report.html
+    totals = report.summary["totals"]
+    parts = totals["gamma_pnl"] + totals["theta_pnl"] + totals["vega_pnl"] + totals["resid_pnl"]
+    assert parts == pytest.approx(totals["pnl"], abs=1e-9)
+    assert totals["pnl_net"] == pytest.approx(totals["pnl"] - totals["cost_option"] - totals["cost_hedge"], abs=1e-9)
+    assert totals["cost_option"] > 0 and report.summary["n_open"] > 0

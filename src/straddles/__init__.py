@@ -23,6 +23,7 @@ from pathlib import Path
 from .results.aggregation import portfolio
 from .engine.amt import Amt, Asset, load_amt
 from .engine.anchors import Overrides, load_overrides
+from .engine.costs import CostModel, load_cost_model
 from .errors import AmtError, OverridesError, PriceStoreError, StraddlesError
 from .results.performance import Stats, stats
 from .engine.pipeline import Backtest, backtest, load_backtest
@@ -35,7 +36,7 @@ __version__ = "0.1.0"
 
 #: public names whose modules import numba or matplotlib, loaded on first use
 _LAZY = {"synthesize": "synth", "write_report": "results.report", "grid": "scale.grid"}
-__all__ = sorted(["Amt", "Asset", "load_amt", "Overrides", "load_overrides", "Backtest", "backtest", "load_backtest",
+__all__ = sorted(["Amt", "Asset", "load_amt", "Overrides", "load_overrides", "CostModel", "load_cost_model", "Backtest", "backtest", "load_backtest",
                   "AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "build_straddles", "expand",
                   "PriceStore", "load_prices", "write_prices", "portfolio", "Stats", "stats", "example_amt_path",
                   "wide_frame", "Coverage", "validate_prices",

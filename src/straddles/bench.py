@@ -68,11 +68,13 @@ class BenchResult:
 
 
 def run_bench(amt_path: str | Path, start_year: int = 2001, end_year: int = 2026, prices=None, synth: bool = False,
-              seed: int = 0, days: bool = False, processes: bool = True) -> BenchResult:
+              seed: int = 0, days: bool = False, processes: bool = True, greeks: bool = False,
+              costs: bool = False) -> BenchResult:
     """Benchmark a backtest of ``amt_path`` over the expiry years (see the module docstring).
 
     ``prices`` is a price source path; with ``synth=True`` synthetic prices are generated first
-    (not timed). ``days`` also materializes and writes the day table in the timed runs.
+    (not timed). ``days`` also materializes and writes the day table in the timed runs;
+    ``greeks`` and ``costs`` (the AMT's Slippage) turn those SPEC 17/18 options on in them.
     """
     amt_path = Path(amt_path)
     with tempfile.TemporaryDirectory(prefix="straddles-bench-") as scratch:
@@ -88,10 +90,11 @@ def run_bench(amt_path: str | Path, start_year: int = 2001, end_year: int = 2026
 
         start = time.perf_counter()
         cold = _load_timed(prices, cache_dir)
-        first = _timed_run(amt_path, cold[0], start_year, end_year, days, scratch / "out1")
+        options = dict(days=days, greeks=greeks, costs=costs or None)
+        first = _timed_run(amt_path, cold[0], start_year, end_year, scratch / "out1", **options)
         first_run = time.perf_counter() - start
         cached = _load_timed(prices, cache_dir)
-        stages, result = _timed_run(amt_path, cached[0], start_year, end_year, days, scratch / "out2")
+        stages, result = _timed_run(amt_path, cached[0], start_year, end_year, scratch / "out2", **options)
         del first
 
         n_valued = int(result.straddles["n_days"].to_numpy().sum())
@@ -121,9 +124,9 @@ def _load_timed(prices, cache_dir: Path):
     return store, time.perf_counter() - start
 
 
-def _timed_run(amt_path: Path, store, start_year: int, end_year: int, days: bool, out: Path):
+def _timed_run(amt_path: Path, store, start_year: int, end_year: int, out: Path, **options):
     """One backtest writing its outputs (days streamed, as the CLI does), with its stage times."""
-    result = backtest(amt_path, store, start_year, end_year, days=days, out=out)
+    result = backtest(amt_path, store, start_year, end_year, out=out, **options)
     return result.timings, result
 
 

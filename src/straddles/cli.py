@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("expand", "List every straddle an AMT implies, with its anchors, legs and early status.", _expand)
     _amt_arguments(sub, years_required=True)
     sub.add_argument("--out", type=Path, help="write the straddle table (.parquet, or .csv)")
+    sub.add_argument("--calendars", type=Path, metavar="FILE.yml",
+                     help="exchange holiday calendars for BD anchors (as for backtest)")
 
     sub = command("assets", "Show the assets of an AMT: class, group, vol and hedge sources, schedule.", _assets)
     sub.add_argument("amt", type=Path, metavar="AMT", help="asset master table (YAML)")
@@ -130,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--prices", required=True, help="price store: .parquet, .csv, folder, or FILE.duckdb::TABLE")
     sub.add_argument("--out", type=Path, required=True, help="output folder")
     sub.add_argument("--no-days", action="store_true", help="do not materialize or write the day table")
+    _run_options(sub)
     _scheduler_argument(sub)
 
     sub = command("grid", "Run variants of a backtest (AMT edits, options) and write one summary table.", _grid)
@@ -152,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="first expiry year of the backtest whose straddle_id to show (default: the expiry year)")
     sub.add_argument("--pattern", default=".", metavar="RX", help="the backtest's --pattern (for the straddle_id)")
     sub.add_argument("--all", action="store_true", help="the backtest's --all (for the straddle_id)")
+    _run_options(sub)
 
     sub = command("report", "Write a self-contained HTML report (charts, tables, summary.json) of a backtest folder.",
                   _report)
@@ -168,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--prices", help="price store to read")
     source.add_argument("--synth", action="store_true", help="generate synthetic prices first (not timed)")
     sub.add_argument("--days", action="store_true", help="also materialize and write the day table")
+    sub.add_argument("--greeks", action="store_true", help="time the runs with Greeks and attribution (SPEC 17)")
+    sub.add_argument("--costs", action="store_true", help="time the runs with the AMT's costs (SPEC 18)")
     sub.add_argument("--no-processes", action="store_true",
                      help="skip timing 'straddles backtest' as fresh processes")
     sub.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
@@ -200,6 +206,29 @@ def _scheduler_argument(sub) -> None:
                           "tcp://host:port (needs pip install 'straddles[dask]'); default: in this process")
 
 
+def _run_options(sub) -> None:
+    """The SPEC Part II options shared by backtest and explain (all off by default)."""
+    sub.add_argument("--asof", metavar="YYYY-MM-DD|last",
+                     help="point-in-time run: ignore prices after this day ('last' = the last date of the "
+                          "price source); undecided straddles are 'open' and valued up to it")
+    sub.add_argument("--expiry-basis", choices=("realized", "anchor"), default="realized",
+                     help="'realized' (default): expiry = first good day from the anchor; 'anchor': expire on "
+                          "the expiry anchor, so daily runs never rewrite past rows")
+    sub.add_argument("--greeks", action="store_true",
+                     help="add gamma, vega, theta and the daily P&L attribution (gamma/theta/vega/residual)")
+    sub.add_argument("--costs", nargs="?", const=True, default=None, metavar="FILE.yml",
+                     help="charge option and hedge costs: the AMT's Slippage by default, or a cost file "
+                          "(keys slippage, slippage_factor, class_spread, hedge_bps)")
+    sub.add_argument("--calendars", type=Path, metavar="FILE.yml",
+                     help="exchange holiday calendars for BD anchors: a mapping 'Underlying regex: CALENDAR' "
+                          "(e.g. 'Curncy$: XNYS')")
+
+
+def _run_option_values(args) -> dict:
+    return dict(asof=args.asof, expiry_basis=args.expiry_basis, greeks=args.greeks, costs=args.costs,
+                calendars=args.calendars)
+
+
 def _console(stderr: bool = False):
     """A rich console; when output is redirected, wide enough for the tables not to be cut."""
     from rich.console import Console
@@ -220,12 +249,14 @@ def _check_selection(args) -> None:
 
 
 def _expand(args) -> int:
+    from .engine.calendars import calendars_option
     from .engine.straddle_table import build_straddles
     from .engine.outputs import write_table
 
     _check_selection(args)
     start = time.perf_counter()
-    frame = build_straddles(args.amt, args.start, args.end, args.pattern, not args.all, args.overrides)
+    frame = build_straddles(args.amt, args.start, args.end, args.pattern, not args.all, args.overrides,
+                            calendars=calendars_option(args.calendars))
     table = frame.to_arrow()
     seconds = time.perf_counter() - start
     console = _console()
@@ -314,7 +345,8 @@ def _backtest(args) -> int:
     if args.scheduler is None:
         with _console(stderr=True).status("backtesting"):
             result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
-                              days=not args.no_days, live_only=not args.all, out=args.out)
+                              days=not args.no_days, live_only=not args.all, out=args.out,
+                              **_run_option_values(args))
     else:
         from .scale.executor import dask_client
         from .scale.partition import partitioned_backtest
@@ -322,7 +354,7 @@ def _backtest(args) -> int:
         with dask_client(args.scheduler) as client, _progress(f"backtesting on {args.scheduler}") as advance:
             result = partitioned_backtest(client, args.amt, args.prices, args.start, args.end, args.pattern,
                                           args.overrides, days=not args.no_days, live_only=not args.all,
-                                          out=args.out, progress=advance)
+                                          out=args.out, progress=advance, **_run_option_values(args))
     _print_summary(result, args.out)
     _warn_missing_prices(result, args)
     return 0
@@ -391,7 +423,8 @@ def _explain(args) -> int:
     from .results.explain import explain_straddle, render
 
     explanation = explain_straddle(args.amt, args.prices, args.asset, args.expiry_month, args.entry, args.overrides,
-                                   start_year=args.start, pattern=args.pattern, live_only=not args.all)
+                                   start_year=args.start, pattern=args.pattern, live_only=not args.all,
+                                   **_run_option_values(args))
     render(explanation, _console())
     return 0
 
@@ -412,10 +445,11 @@ def _bench(args) -> int:
     console = _console()
     with console.status("benchmarking (two runs, then fresh processes)"):
         result = run_bench(args.amt, args.start, args.end, prices=args.prices, synth=args.synth, days=args.days,
-                           processes=not args.no_processes)
+                           processes=not args.no_processes, greeks=args.greeks, costs=args.costs)
     total = sum(result.stages.values())
+    options = "".join(f", {name}" for name, on in (("greeks", args.greeks), ("costs", args.costs)) if on)
     table = Table(title=f"straddles bench: {result.amt}, expiries {args.start}-{args.end}, "
-                        f"{'day table written' if args.days else 'no day table'}")
+                        f"{'day table written' if args.days else 'no day table'}{options}")
     table.add_column("stage (second run)")
     table.add_column("seconds", justify="right")
     table.add_column("share", justify="right")

@@ -43,6 +43,15 @@ def nth_business_day(months: np.ndarray, n: int) -> np.ndarray:
     return np.where(day <= month_end(months), day, NO_DAY).astype(np.int32)
 
 
+def nth_session(months: np.ndarray, n: int, sessions: np.ndarray) -> np.ndarray:
+    """The ``n``-th of the sorted business days ``sessions`` in each month, or NO_DAY: BD under a
+    holiday calendar (SPEC 6.5, SPEC-E24)."""
+    start, end = month_start(np.asarray(months)), month_end(np.asarray(months))
+    position = np.searchsorted(sessions, start) + (n - 1)
+    day = sessions[np.minimum(position, len(sessions) - 1)] if len(sessions) else np.full(len(start), NO_DAY)
+    return np.where((position < len(sessions)) & (day <= end), day, NO_DAY).astype(np.int32)
+
+
 @dataclass(frozen=True)
 class Overrides:
     """Expiry dates per (Underlying, month) from an overrides CSV (SPEC 7).

@@ -16,6 +16,11 @@ pass writes them straight into preallocated columns. Because a year's straddles 
 ``straddle_id`` range, the second pass can also run a few years at a time into one reused buffer
 that a *day sink* consumes (e.g. appends to a Parquet file): the day table is then never held in
 memory whole. That matters: first-touching fresh memory costs more than computing the rows.
+
+Options (SPEC 16-18, :class:`KernelOptions`, all off by default): ``asof`` cuts the prices each
+straddle sees and adds the ``open`` status; the anchor expiry basis replaces the realized expiry
+search; Greeks, attribution and costs add day columns, per-straddle cost sums and (asset x date)
+sums in ``grid_extra``. Off, they leave every output bit-for-bit unchanged.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from .anchors import NO_DAY
 from .dates import month_end
 from .legs import HEDGE, HEDGE1, HEDGE3, LEG_NAMES, NO_SERIES, VOL
 from .model_codes import MODEL_NS
-from .models import es_value, ns_value
+from .options import COST_DAY_COLUMNS, COST_GRID_COLUMNS, GREEK_DAY_COLUMNS, GREEK_GRID_COLUMNS
+from .models import es_greeks, es_value, ns_greeks, ns_value
 
 N_LEGS = len(LEG_NAMES)
 #: leg present in the straddle but absent from the price store (-1, NO_SERIES, means "no such leg")
@@ -52,11 +58,12 @@ def _first_at_or_after(dates, lo, hi, day):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fill_span(i, leg_series, span_start, span_len, offsets, dates, values, buf, present):
+def _fill_span(i, leg_series, span_start, span_len, visible, offsets, dates, values, buf, present):
     """Scatter each leg's prices over the straddle's span into ``buf[leg, day]`` (NaN = no price).
 
-    Only the legs the straddle has are touched; their slots are listed in ``present[:n_legs]``.
-    Returns (n_legs, True if some leg has no price on any day of the span).
+    Only the first ``visible`` days of the span take prices (the days <= asof, SPEC 16.1); only the
+    legs the straddle has are touched; their slots are listed in ``present[:n_legs]``.
+    Returns (n_legs, True if some leg has no price on any visible day of the span).
     """
     n_legs = 0
     empty = False
@@ -72,7 +79,7 @@ def _fill_span(i, leg_series, span_start, span_len, offsets, dates, values, buf,
             continue
         row = _first_at_or_after(dates, offsets[series], offsets[series + 1], span_start)
         end = offsets[series + 1]
-        last_day = span_start + span_len
+        last_day = span_start + visible
         found = False
         while row < end and dates[row] < last_day:
             buf[leg, dates[row] - span_start] = values[row]
@@ -96,21 +103,21 @@ def _good_days(span_len, buf, present, n_legs, good):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _entry_index(good, target, month_last):
-    """SPEC 6.2: first good day in [target, end of entry month], else the month's last good day."""
-    for d in range(max(target, 0), month_last + 1):
-        if good[d]:
-            return d
-    for d in range(month_last, -1, -1):
+def _first_good(good, lo, end):
+    """The first good day in [lo, end) (lo clipped at 0), -1 if none."""
+    for d in range(max(lo, 0), end):
         if good[d]:
             return d
     return -1
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _expiry_index(good, anchor, span_len):
-    """SPEC 6.3: first good day in [expiry anchor, end of expiry month]; no fallback."""
-    for d in range(max(anchor, 0), span_len):
+def _entry_index(good, target, month_last):
+    """SPEC 6.2: first good day in [target, end of entry month], else the month's last good day."""
+    d = _first_good(good, target, month_last + 1)
+    if d >= 0:
+        return d
+    for d in range(month_last, -1, -1):
         if good[d]:
             return d
     return -1
@@ -124,25 +131,51 @@ def _value(model, S, X, v, A, t):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _greeks(model, S, X, v, A, t):
+    if model == MODEL_NS:
+        return ns_greeks(S, X, v, A, t)
+    return es_greeks(S, X, v, t)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _process(i, status, model, leg_series, span_start, span_end, entry_month_end, entry_anchor, expiry_anchor,
              entry_offset, offsets, dates, values, buf, good, rolled, present,
              entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
              grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
-             mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl):
-    """One straddle, start to end. See the module docstring and SPEC 6, 9-12."""
+             mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl,
+             asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra, day_extra):
+    """One straddle, start to end. See the module docstring and SPEC 6, 9-12, 16-18."""
     ss = span_start[i]
     span_len = span_end[i] - ss + 1
-    n_legs, empty = _fill_span(i, leg_series, ss, span_len, offsets, dates, values, buf, present)
+    cut = asof - ss  # the last visible day of the span (SPEC 16.1); >= span_len - 1 without asof
+    n_legs, empty = _fill_span(i, leg_series, ss, span_len, min(max(cut + 1, 0), span_len), offsets, dates,
+                               values, buf, present)
     if n_legs == 0:
         return
     _good_days(span_len, buf, present, n_legs, good)
     primary = HEDGE if leg_series[HEDGE, i] != NO_SERIES else HEDGE1
     e = -1
+    entry_open = False
     if entry_anchor[i] != NO_DAY:
-        e = _entry_index(good, entry_anchor[i] + entry_offset[i] - ss, entry_month_end[i] - ss)
+        target = entry_anchor[i] + entry_offset[i] - ss
+        month_last = entry_month_end[i] - ss
+        if month_last <= cut:  # the entry month has ended (always, without asof)
+            e = _entry_index(good, target, month_last)
+        else:  # SPEC 16.1: the fallback waits for the month end
+            e = _first_good(good, target, month_last + 1)
+            entry_open = e < 0
     x = -1
+    expiry_open = False
+    anchor = expiry_anchor[i] - ss
     if expiry_anchor[i] != NO_DAY:
-        x = _expiry_index(good, expiry_anchor[i] - ss, span_len)
+        if anchor_basis:  # SPEC 16.2: the straddle expires on its expiry anchor
+            if anchor <= cut:
+                x = anchor
+            else:
+                expiry_open = True
+        else:
+            x = _first_good(good, anchor, span_len)
+            expiry_open = x < 0 and span_len - 1 > cut  # the expiry month has not ended
     if e >= 0:
         rolled[:] = np.nan  # the entry day's prices; legs the straddle does not have stay NaN
         for k in range(n_legs):
@@ -154,48 +187,91 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
         expiry_date[i] = ss + x
     if status[i] != st.PENDING:
         return
+    if entry_open:
+        status[i] = st.OPEN
+        return
     if empty:
         status[i] = st.NO_PRICES
         return
     if e < 0:
         status[i] = st.NO_ENTRY
         return
-    if x < 0:
+    if x < 0 and not expiry_open:
         status[i] = st.NO_EXPIRY
         return
 
+    # an open straddle is valued up to asof with t measured to its expiry anchor (SPEC 16.1.3)
+    last = x if x >= 0 else cut
+    t_end = x if x >= 0 else anchor
     # the model's underlying: the primary hedge for ES/CDS_ES, the forward swap hedge1 for NS (SPEC 11)
     underlying = HEDGE1 if model[i] == MODEL_NS else primary
     X = rolled[underlying]
-    mv0, delta0 = _value(model[i], rolled[underlying], X, rolled[VOL], rolled[HEDGE3], float(x - e))
+    mv0, delta0 = _value(model[i], rolled[underlying], X, rolled[VOL], rolled[HEDGE3], float(max(t_end - e, 0)))
     if np.isnan(mv0):
         status[i] = st.BAD_ENTRY
         return
     scale = 0.01 if model[i] == MODEL_NS else 1.0 / X  # hedge scale k of SPEC 12; ES accepted X > 0
-    status[i] = st.VALUED
-    n_days[i] = x - e + 1
+    status[i] = st.VALUED if x >= 0 else st.OPEN
+    n_days[i] = last - e + 1
     if mode == SELECT:
         return
     mv_state, delta_state, s_state = mv0, delta0, rolled[underlying]
+    extra = greeks or costs
+    v_state = t_state = gamma_state = vega_state = theta_state = 0.0
+    spread = option_spread[i] if costs else 0.0
+    bps = hedge_bps[i] * 1e-4 if costs else 0.0
     total = 0.0
+    total_cost = 0.0
+    total_net = 0.0
     cell = grid_row[i]
     w = weight[i]
-    for d in range(e, x + 1):
+    cost_slot = 4 if greeks else 0  # grid_extra's slots: GREEK_GRID_COLUMNS, then COST_GRID_COLUMNS
+    gamma = vega = theta = gamma_pnl = theta_pnl = vega_pnl = resid_pnl = 0.0
+    cost_option = cost_hedge = pnl_net = 0.0
+    for d in range(e, last + 1):
         for k in range(n_legs):
             if not np.isnan(buf[present[k], d]):
                 rolled[present[k]] = buf[present[k], d]
         S = rolled[underlying]
+        t = float(max(t_end - d, 0))
         if d == e:
             mv, delta, opnl, hpnl = mv0, delta0, 0.0, 0.0
         else:
-            mv, delta = _value(model[i], S, X, rolled[VOL], rolled[HEDGE3], float(x - d))
+            mv, delta = _value(model[i], S, X, rolled[VOL], rolled[HEDGE3], t)
             if np.isnan(mv):
                 opnl = hpnl = np.nan
             else:
                 opnl = mv - mv_state
                 hpnl = -delta_state * (S - s_state) * scale + 0.0  # + 0.0 turns -0.0 into +0.0 (SPEC 12.5)
-                mv_state, delta_state, s_state = mv, delta, S
         pnl = opnl + hpnl
+        if extra:
+            # SPEC 17 Greeks and attribution against the state day p; SPEC 18 costs
+            gamma, vega, theta = _greeks(model[i], S, X, rolled[VOL], rolled[HEDGE3], t)
+            if np.isnan(mv):  # SPEC 17: null where mv is null (also when mv alone overflowed)
+                gamma = vega = theta = np.nan
+            if np.isnan(pnl):
+                gamma_pnl = theta_pnl = vega_pnl = resid_pnl = cost_option = cost_hedge = np.nan
+            elif d == e:
+                gamma_pnl = theta_pnl = vega_pnl = resid_pnl = 0.0
+                cost_option = spread * vega
+                cost_hedge = bps * abs(delta) * abs(S) * scale
+            else:
+                dS = S - s_state
+                gamma_pnl = 0.5 * gamma_state * dS * dS
+                theta_pnl = theta_state * (t_state - t)
+                vega_pnl = vega_state * (rolled[VOL] - v_state)
+                resid_pnl = pnl - ((gamma_pnl + theta_pnl) + vega_pnl)
+                cost_option = 0.0
+                if d == x:  # the expiry day: only the unwind of the last hedge
+                    cost_hedge = bps * abs(delta_state) * abs(S) * scale
+                else:
+                    cost_hedge = bps * abs(delta - delta_state) * abs(S) * scale
+            pnl_net = pnl - cost_option - cost_hedge
+            if not np.isnan(pnl):
+                v_state, t_state = rolled[VOL], t
+                gamma_state, vega_state, theta_state = gamma, vega, theta
+        if not np.isnan(mv) and d != e:
+            mv_state, delta_state, s_state = mv, delta, S
         column = ss + d - grid_origin
         if not np.isnan(pnl):
             total += pnl
@@ -203,10 +279,21 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
             grid_opnl[cell, column] += opnl * w
             grid_hpnl[cell, column] += hpnl * w
             grid_count[cell, column] += 1
+            if greeks:
+                grid_extra[0, cell, column] += gamma_pnl * w
+                grid_extra[1, cell, column] += theta_pnl * w
+                grid_extra[2, cell, column] += vega_pnl * w
+                grid_extra[3, cell, column] += resid_pnl * w
+            if costs:
+                total_cost += cost_option + cost_hedge
+                total_net += pnl_net
+                grid_extra[cost_slot, cell, column] += cost_option * w
+                grid_extra[cost_slot + 1, cell, column] += cost_hedge * w
+                grid_extra[cost_slot + 2, cell, column] += pnl_net * w
         if mode == VALUE_AND_WRITE:
             r = day_start[i] + d - e  # day_start is relative to the buffer's first row
             day_date[r] = ss + d
-            day_dte[r] = x - d
+            day_dte[r] = int(t)
             for leg in range(N_LEGS):
                 day_legs[leg, r] = rolled[leg]
             day_mv[r] = mv
@@ -214,7 +301,21 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
             day_opnl[r] = opnl
             day_hpnl[r] = hpnl
             day_pnl[r] = pnl
+            if extra:  # rows in GREEK_DAY_COLUMNS + COST_DAY_COLUMNS order
+                day_extra[0, r] = gamma
+                day_extra[1, r] = vega
+                day_extra[2, r] = theta
+                day_extra[3, r] = gamma_pnl
+                day_extra[4, r] = theta_pnl
+                day_extra[5, r] = vega_pnl
+                day_extra[6, r] = resid_pnl
+                day_extra[7, r] = cost_option
+                day_extra[8, r] = cost_hedge
+                day_extra[9, r] = pnl_net
     pnl_sum[i] = total
+    if costs:
+        cost_sums[0, i] = total_cost
+        cost_sums[1, i] = total_net
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
@@ -223,7 +324,8 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
          entry_offset, weight, grid_row, grid_origin, offsets, dates, values,
          entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
          grid_pnl, grid_opnl, grid_hpnl, grid_count,
-         mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl):
+         mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl,
+         asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra, day_extra):
     """Run :func:`_process` over the straddles of phases [phase_lo, phase_hi), one phase after the
     other, the units of a phase in parallel (see the module docstring)."""
     for phase in range(phase_lo, phase_hi):
@@ -239,7 +341,9 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
                          entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
                          grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_row, grid_origin, weight,
                          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl,
-                         day_hpnl, day_pnl)
+                         day_hpnl, day_pnl,
+                         asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra,
+                         day_extra)
 
 
 #: day rows per chunk when days stream to a sink: big enough for efficient Parquet row groups,
@@ -247,11 +351,46 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
 DAY_CHUNK_ROWS = 1 << 21
 
 
+#: asof when none is set: a day after every span, so every month has ended and every price is seen
+NO_ASOF = np.iinfo(np.int32).max - 1
+
+
+@dataclass(frozen=True)
+class KernelOptions:
+    """The opt-in extensions of SPEC 16-18, in the kernel's terms (all off by default).
+
+    ``asof`` is a day number (None: no cut); ``anchor_basis`` selects ``expiry_basis="anchor"``;
+    ``greeks`` adds the Greek and attribution columns; costs are on when ``option_spread`` (the
+    per-straddle half-spread in vol units, Slippage x SlippageFactor + class spread) and
+    ``hedge_bps`` (per straddle) are given.
+    """
+
+    asof: int | None = None
+    anchor_basis: bool = False
+    greeks: bool = False
+    option_spread: np.ndarray | None = None
+    hedge_bps: np.ndarray | None = None
+
+    @property
+    def costs(self) -> bool:
+        return self.option_spread is not None
+
+    def grid_columns(self) -> tuple[str, ...]:
+        """Names of the extra (asset x date) sums, in slot order."""
+        return (GREEK_GRID_COLUMNS if self.greeks else ()) + (COST_GRID_COLUMNS if self.costs else ())
+
+    def day_columns(self) -> tuple[str, ...]:
+        """Names of the extra day columns this run produces."""
+        return (GREEK_DAY_COLUMNS if self.greeks else ()) + (COST_DAY_COLUMNS if self.costs else ())
+
+
 @dataclass
 class KernelResult:
     """Per-straddle outputs, the (asset x date) P&L grids and, when materialized, the day rows.
 
     Days are int32 day numbers (NO_DAY = none); missing floats are NaN (nulls in Arrow outputs).
+    ``grid_extra`` holds the SPEC 17/18 sums named by ``options.grid_columns()``; ``cost_sums``
+    the per-straddle ``cost_sum`` and ``pnl_net_sum`` (SPEC 18) when costs are on.
     """
 
     status: np.ndarray
@@ -267,6 +406,9 @@ class KernelResult:
     grid_hpnl: np.ndarray
     grid_count: np.ndarray
     days: dict[str, np.ndarray] | None
+    grid_extra: np.ndarray | None = None
+    cost_sums: np.ndarray | None = None
+    options: KernelOptions = KernelOptions()
 
 
 def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -288,14 +430,17 @@ def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, 
     return rows, unit_bounds, phase_bounds.astype(np.int64)
 
 
-def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int = DAY_CHUNK_ROWS) -> KernelResult:
+def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int = DAY_CHUNK_ROWS,
+               options: KernelOptions | None = None) -> KernelResult:
     """Value every straddle of a :class:`~straddles.engine.straddle_table.StraddleFrame` against a price store.
 
     ``days=True`` materializes the day rows in ``result.days``. A ``day_sink`` instead receives
     them a few expiry years at a time, as a dict of NumPy columns (``straddle_id``, ``date``,
-    ``dte``, ``legs``, ``mv``, ``delta``, ``opnl``, ``hpnl``, ``pnl``) that is only valid during
-    the call; ``result.days`` is then None.
+    ``dte``, ``legs``, ``mv``, ``delta``, ``opnl``, ``hpnl``, ``pnl``, plus the SPEC 17/18 columns
+    of ``options.day_columns()`` when those are on) that is only valid during the call;
+    ``result.days`` is then None. ``options`` turns on the SPEC 16-18 extensions.
     """
+    options = options or KernelOptions()
     n = len(frame)
     pairs = [frame.catalog.pair(i) for i in range(len(frame.catalog))]
     series_of = store.lookup([t for t, _ in pairs], [f for _, f in pairs])
@@ -310,15 +455,22 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     rows, unit_bounds, phase_bounds = plan_units(frame.asset, frame.expiry_month // 12)  # phases: ascending years
     n_phases = len(phase_bounds) - 1
     max_span = int((span_end - span_start).max()) + 1 if n else 1
+    asof = NO_ASOF if options.asof is None else int(options.asof)
+    extra_days = options.greeks or options.costs
+    option_spread = np.ascontiguousarray(options.option_spread if options.costs else np.zeros(0), dtype=np.float64)
+    hedge_bps = np.ascontiguousarray(options.hedge_bps if options.costs else np.zeros(0), dtype=np.float64)
 
     def new_outputs(with_grids: bool):
         shape = (len(frame.assets), grid_days) if with_grids else (0, 0)
+        n_extra = len(options.grid_columns()) if with_grids else 0
         return dict(status=frame.status.copy(),
                     entry_date=np.full(n, NO_DAY, np.int32), expiry_date=np.full(n, NO_DAY, np.int32),
                     strike=np.full(n, np.nan), strike_vol=np.full(n, np.nan),
                     n_days=np.zeros(n, np.int32), pnl_sum=np.full(n, np.nan),
                     grid_pnl=np.zeros(shape), grid_opnl=np.zeros(shape), grid_hpnl=np.zeros(shape),
-                    grid_count=np.zeros(shape, np.int32))
+                    grid_count=np.zeros(shape, np.int32),
+                    grid_extra=np.zeros((n_extra, *shape) if n_extra else (0, 0, 0)),
+                    cost_sums=np.full((2, n if options.costs else 0), np.nan))
 
     def call(out, mode, first_phase, end_phase, day_start, day_arrays):
         _run(rows, unit_bounds, phase_bounds, first_phase, end_phase, max_span, out["status"], frame.model,
@@ -327,15 +479,22 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
              store.values, out["entry_date"], out["expiry_date"], out["strike"], out["strike_vol"],
              out["n_days"], out["pnl_sum"], out["grid_pnl"], out["grid_opnl"], out["grid_hpnl"],
              out["grid_count"], mode, day_start, day_arrays["date"], day_arrays["dte"], day_arrays["legs"],
-             day_arrays["mv"], day_arrays["delta"], day_arrays["opnl"], day_arrays["hpnl"], day_arrays["pnl"])
+             day_arrays["mv"], day_arrays["delta"], day_arrays["opnl"], day_arrays["hpnl"], day_arrays["pnl"],
+             asof, options.anchor_basis, options.greeks, options.costs, option_spread, hedge_bps,
+             out["cost_sums"], out["grid_extra"], day_arrays["extra"])
+
+    def result(out, materialized):
+        return KernelResult(grid_origin=grid_origin, days=materialized, options=options,
+                            **{**out, "grid_extra": out["grid_extra"] if options.grid_columns() else None,
+                               "cost_sums": out["cost_sums"] if options.costs else None})
 
     out = new_outputs(with_grids=True)
     if not days and day_sink is None:
-        call(out, VALUE, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0))
-        return KernelResult(grid_origin=grid_origin, days=None, **out)
+        call(out, VALUE, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0, False))
+        return result(out, None)
 
     selected = new_outputs(with_grids=False)
-    call(selected, SELECT, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0))
+    call(selected, SELECT, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0, False))
     day_start = np.zeros(n + 1, np.int64)
     np.cumsum(selected["n_days"], out=day_start[1:])
     # a phase is one expiry year, and a year's straddles are a contiguous straddle_id range
@@ -343,20 +502,24 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
     phase_ids = np.r_[np.searchsorted(expiry_year, np.unique(expiry_year)), n]
     chunks = _chunks(day_start[phase_ids], chunk_rows if day_sink is not None else None)
     buffers = _day_arrays(max(day_start[phase_ids[hi]] - day_start[phase_ids[lo]] for lo, hi in chunks)
-                          if chunks else 0)
+                          if chunks else 0, extra_days)
     materialized = None
     for lo, hi in chunks:
         first_id, end_id = phase_ids[lo], phase_ids[hi]
         base = day_start[first_id]
         call(out, VALUE_AND_WRITE, lo, hi, day_start - base, buffers)
         size = int(day_start[end_id] - base)
-        chunk = {name: array[..., :size] for name, array in buffers.items()}
+        chunk = {name: array[..., :size] for name, array in buffers.items() if name != "extra"}
         chunk["straddle_id"] = np.repeat(np.arange(first_id, end_id, dtype=np.int64), out["n_days"][first_id:end_id])
+        if extra_days:
+            for row, name in enumerate(GREEK_DAY_COLUMNS + COST_DAY_COLUMNS):
+                if name in options.day_columns():
+                    chunk[name] = buffers["extra"][row, :size]
         if day_sink is not None:
             day_sink(chunk)
         else:
             materialized = chunk
-    return KernelResult(grid_origin=grid_origin, days=materialized, **out)
+    return result(out, materialized)
 
 
 def _chunks(phase_day_start: np.ndarray, chunk_rows: int | None) -> list[tuple[int, int]]:
@@ -376,9 +539,10 @@ def _chunks(phase_day_start: np.ndarray, chunk_rows: int | None) -> list[tuple[i
     return chunks
 
 
-def _day_arrays(n_rows: int) -> dict[str, np.ndarray]:
+def _day_arrays(n_rows: int, extra: bool) -> dict[str, np.ndarray]:
+    n_extra = len(GREEK_DAY_COLUMNS + COST_DAY_COLUMNS) if extra else 0
     return dict(
         date=np.empty(n_rows, np.int32), dte=np.empty(n_rows, np.int32), legs=np.empty((N_LEGS, n_rows)),
         mv=np.empty(n_rows), delta=np.empty(n_rows), opnl=np.empty(n_rows), hpnl=np.empty(n_rows),
-        pnl=np.empty(n_rows),
+        pnl=np.empty(n_rows), extra=np.empty((n_extra, n_rows if extra else 0)),
     )

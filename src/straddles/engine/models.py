@@ -8,7 +8,9 @@ flow.
 Each model returns ``(mv, delta)``; a rejected input gives ``(nan, nan)``, which the kernel turns
 into nulls in its outputs. Outputs are rejected like inputs: finite inputs can still overflow
 (a denormal strike makes ``S / X`` infinite), and a non-finite mv or delta is returned as
-``(nan, nan)`` too (:func:`_checked`), so no infinity reaches the outputs.
+``(nan, nan)`` too (:func:`_checked`), so no infinity reaches the outputs. Beside each model, its
+Greeks (SPEC 17): ``(gamma, vega, theta)``, NaN where the model rejects its inputs or a Greek
+overflows, 0 at t = 0.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from numba import njit
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 NAN = math.nan
-
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -93,3 +94,58 @@ def ns_value(S: float, X: float, vol: float, A: float, t: float) -> tuple[float,
     d = (F - K) / s
     n = 2.0 * norm_cdf(d) - 1.0
     return _checked(A * ((F - K) * n + 2.0 * s * norm_pdf(d)), A * n)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def es_greeks(S: float, X: float, v: float, t: float) -> tuple[float, float, float]:
+    """ES Greeks (SPEC 17): ``(gamma, vega, theta)`` in mv's units (fractions of X).
+
+    gamma = d2mv/dS2 (S in price units), vega per vol point (the unit of ``v``), theta per calendar
+    day (<= 0). NaN where :func:`es_value` rejects the inputs; 0 at t = 0.
+    """
+    if not (_finite(S) and _finite(X) and _finite(v) and _finite(t)):
+        return NAN, NAN, NAN
+    if S <= 0.0 or X <= 0.0 or v <= 0.0 or t < 0.0:
+        return NAN, NAN, NAN
+    if t == 0.0:
+        return 0.0, 0.0, 0.0
+    sigma = v / 100.0
+    root_tau = math.sqrt(t / 365.0)
+    tv = sigma * root_tau
+    d1 = math.log(S / X) / tv + 0.5 * tv
+    density = norm_pdf(d1)
+    gamma = 2.0 * density / (S * tv * X)
+    vega = 2.0 * S * density * root_tau / (100.0 * X)
+    theta = -S * density * sigma / (root_tau * X * 365.0)
+    return _checked_greeks(gamma, vega, theta)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def ns_greeks(S: float, X: float, vol: float, A: float, t: float) -> tuple[float, float, float]:
+    """NS Greeks (SPEC 17): ``(gamma, vega, theta)`` per unit notional.
+
+    gamma = d2mv/dS2 with S in percent (the unit of the hedge1 leg), vega per bp of normal vol,
+    theta per calendar day. NaN where :func:`ns_value` rejects the inputs; 0 at t = 0.
+    """
+    if not (_finite(S) and _finite(X) and _finite(vol) and _finite(A) and _finite(t)):
+        return NAN, NAN, NAN
+    if vol <= 0.0 or A <= 0.0 or t < 0.0:
+        return NAN, NAN, NAN
+    if t == 0.0:
+        return 0.0, 0.0, 0.0
+    sigma = vol / 10000.0
+    root_T = math.sqrt(t / 365.0)
+    s = sigma * root_T
+    density = norm_pdf((S / 100.0 - X / 100.0) / s)
+    gamma = 2.0 * A * density / s / 10000.0
+    vega = 2.0 * A * density * root_T / 10000.0
+    theta = -A * sigma * density / (root_T * 365.0)
+    return _checked_greeks(gamma, vega, theta)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _checked_greeks(gamma: float, vega: float, theta: float) -> tuple[float, float, float]:
+    """The Greeks, or NaN for all three when one overflowed (as :func:`_checked` does for mv)."""
+    if _finite(gamma) and _finite(vega) and _finite(theta):
+        return gamma, vega, theta
+    return NAN, NAN, NAN

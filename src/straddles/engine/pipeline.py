@@ -25,6 +25,7 @@ from .amt import Amt, load_amt
 from .columns import date_array, float_array, int32_array
 from ..errors import StraddlesError
 from .legs import LEG_NAMES
+from .options import COST_DAY_COLUMNS, GREEK_DAY_COLUMNS
 from .outputs import check_output_folder, parquet_options, parquet_writer, result_folder, verify_folder
 from .straddle_table import StraddleFrame, build_straddles
 from .totals import aggregate
@@ -84,7 +85,8 @@ class Backtest:
 
     def totals(self, by: str = "portfolio") -> pa.Table:
         """Plain sums of per-asset daily P&L by ``class``, ``group`` or over the ``portfolio``
-        (SPEC 13.3): columns ``<by>`` (not for portfolio), ``date, pnl, opnl, hpnl, n_assets``.
+        (SPEC 13.3): columns ``<by>`` (not for portfolio), ``date, pnl, opnl, hpnl``, the SPEC 17/18
+        sums when the run has them, and ``n_assets``.
         :func:`straddles.portfolio` adds sizing and the long/short split."""
         if by not in TOTAL_KEYS:
             raise ValueError(f"totals: by must be one of {', '.join(TOTAL_KEYS)}, got {by!r}")
@@ -188,7 +190,8 @@ def as_backtest(source: Backtest | str | Path) -> Backtest:
 
 def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, pattern: str = ".",
              overrides=None, days: bool = True, live_only: bool = True, out: str | Path | None = None,
-             scheduler=None) -> Backtest:
+             asof=None, expiry_basis: str = "realized", greeks: bool = False, costs=None,
+             calendars=None, scheduler=None) -> Backtest:
     """Backtest every straddle the AMT implies for expiries in ``start_year``..``end_year``.
 
     ``prices`` is anything :func:`straddles.load_prices` accepts (a path, a table, a DataFrame, a
@@ -200,6 +203,18 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
     at a time instead of being held in memory: the returned Backtest then has ``days=None``
     (read it back with :func:`load_backtest`).
 
+    Opt-in extensions (SPEC Part II; off by default, and then every output is unchanged):
+
+    * ``asof`` (a date, ``YYYY-MM-DD`` or ``"last"``): a point-in-time run that ignores prices
+      dated after it; straddles not yet decided are ``open`` and valued up to asof (SPEC 16.1);
+    * ``expiry_basis``: ``"realized"`` (SPEC 6.3) or ``"anchor"``, expiring on the expiry anchor
+      so that daily runs never rewrite history (SPEC 16.2);
+    * ``greeks``: gamma, vega, theta and the daily P&L attribution columns (SPEC 17);
+    * ``costs``: True for the AMT's Slippage, a :class:`~straddles.engine.costs.CostModel` or a
+      cost YAML path: option and hedge costs and net P&L (SPEC 18);
+    * ``calendars``: ``{Underlying regex: exchange calendar}`` or a YAML path of that mapping;
+      BD anchors then skip that exchange's holidays (SPEC 6.5).
+
     ``scheduler`` runs it on Dask instead of in this process: ``"local:N"`` (N worker processes),
     a scheduler address or a ``dask.distributed.Client`` (see :mod:`straddles.scale.executor`);
     the results are the same (:mod:`straddles.scale.partition`). ``prices`` must then be a path.
@@ -208,14 +223,15 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
     >>> result.status_counts()["valued"], result.totals("class").num_rows  # doctest: +SKIP
     """
     with _cyclic_gc_paused():
+        options = dict(asof=asof, expiry_basis=expiry_basis, greeks=greeks, costs=costs, calendars=calendars)
         if scheduler is not None:  # the executor seam; scale/ builds on the engine, imported only here
             from ..scale.executor import dask_client
             from ..scale.partition import partitioned_backtest
 
             with dask_client(scheduler) as client:
                 return partitioned_backtest(client, amt, prices, start_year, end_year, pattern, overrides, days,
-                                            live_only, out)
-        return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out)
+                                            live_only, out, **options)
+        return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out, options)
 
 
 @contextmanager
@@ -236,7 +252,7 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
-def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out) -> Backtest:
+def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out, options) -> Backtest:
     from .prices import load_prices
 
     timer = StageTimer()
@@ -247,7 +263,8 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
         store = load_prices(prices)
     dropped = {"non-finite": store.n_dropped_nonfinite, "duplicate": getattr(store, "n_collapsed_duplicates", 0)}
     if out is None:
-        frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days, timer)
+        frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days, timer,
+                                   **options)
         backtest_ = assemble(frame, result, days, timer)
         backtest_.dropped_price_rows = dropped
         return backtest_
@@ -258,10 +275,11 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
     with result_folder(directory) as temporary, ExitStack() as files:
         day_writer = None
         if days:
-            day_writer = _DayWriter(temporary(DAYS_FILE), timer)
+            day_writer = _DayWriter(temporary(DAYS_FILE), timer,
+                                    days_schema(greeks=options["greeks"], costs=options["costs"] not in (None, False)))
             files.callback(day_writer.close)  # also on failure, before the temporary file goes
         frame, result = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
-                                   timer=timer, day_sink=day_writer)
+                                   timer=timer, day_sink=day_writer, **options)
         if day_writer is not None:
             day_writer.close()
         backtest_ = assemble(frame, result, False, timer)
@@ -275,8 +293,8 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
 class _DayWriter:
     """A kernel day sink appending each chunk of day rows to a Parquet file as row groups."""
 
-    def __init__(self, path: Path, timer: StageTimer):
-        self.path, self.timer, self.writer, self.closed = path, timer, None, False
+    def __init__(self, path: Path, timer: StageTimer, schema: pa.Schema):
+        self.path, self.timer, self.schema, self.writer, self.closed = path, timer, schema, None, False
 
     def __call__(self, chunk: dict) -> None:
         if not len(chunk["straddle_id"]):  # Parquet has no empty row groups; close() keeps the schema
@@ -294,23 +312,29 @@ class _DayWriter:
         self.closed = True
         with self.timer("write outputs"):
             if self.writer is None:
-                self.writer = pq.ParquetWriter(self.path, DAYS_SCHEMA, **parquet_options(DAYS_SCHEMA))
+                self.writer = pq.ParquetWriter(self.path, self.schema, **parquet_options(self.schema))
             self.writer.close()
 
 
 def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
-               overrides=None, days: bool = True, timer: StageTimer | None = None, day_sink=None):
+               overrides=None, days: bool = True, timer: StageTimer | None = None, day_sink=None,
+               asof=None, expiry_basis: str = "realized", greeks: bool = False, costs=None, calendars=None):
     """The compute stages: expand the straddles, resolve their legs, run the kernel.
 
     Returns the :class:`StraddleFrame` and the kernel's :class:`~straddles.engine.kernel.KernelResult`;
-    ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`).
+    ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`). The
+    options are those of :func:`backtest`.
     """
+    from .calendars import calendars_option
     from .kernel import run_kernel
+    from .options import kernel_options
 
     timer = timer or StageTimer()
-    frame = build_straddles(amt, start_year, end_year, pattern, live_only, overrides, timer=timer)
+    frame = build_straddles(amt, start_year, end_year, pattern, live_only, overrides, timer=timer,
+                            calendars=calendars_option(calendars))
+    options = kernel_options(frame, store, asof, expiry_basis, greeks, costs)
     with timer("kernel"):
-        result = run_kernel(frame, store, days=days, day_sink=day_sink)
+        result = run_kernel(frame, store, days=days, day_sink=day_sink, options=options)
     return frame, result
 
 
@@ -339,6 +363,9 @@ def straddle_table(frame: StraddleFrame, result) -> pa.Table:
         "pnl_sum": float_array(result.pnl_sum),
     }
     columns = {name: computed[name] if name in computed else base[name] for name in STRADDLE_COLUMNS}
+    if result.cost_sums is not None:  # SPEC 18, after pnl_sum
+        columns["cost_sum"] = float_array(result.cost_sums[0])
+        columns["pnl_net_sum"] = float_array(result.cost_sums[1])
     for name in base.column_names:
         columns.setdefault(name, base[name])
     return pa.table(columns)
@@ -348,8 +375,15 @@ DAYS_SCHEMA = pa.schema([("straddle_id", pa.int64()), ("date", pa.date32()), ("d
                         + [(name, pa.float64()) for name in (*LEG_NAMES, "mv", "delta", "opnl", "hpnl", "pnl")])
 
 
+def days_schema(greeks: bool = False, costs: bool = False) -> pa.Schema:
+    """The day table's schema: SPEC 13.2, plus the SPEC 17 / 18 columns when those are on."""
+    extra = (GREEK_DAY_COLUMNS if greeks else ()) + (COST_DAY_COLUMNS if costs else ())
+    return pa.schema(list(DAYS_SCHEMA) + [(name, pa.float64()) for name in extra])
+
+
 def days_table(days: dict[str, np.ndarray]) -> pa.Table:
-    """The SPEC 13.2 day table from the kernel's day arrays (NaN -> null, zero-copy data)."""
+    """The SPEC 13.2 day table from the kernel's day arrays (NaN -> null, zero-copy data), with
+    the SPEC 17/18 columns the arrays carry."""
     columns = {
         "straddle_id": pa.array(days["straddle_id"]),
         "date": date_array(days["date"]),
@@ -359,7 +393,10 @@ def days_table(days: dict[str, np.ndarray]) -> pa.Table:
         columns[name] = float_array(days["legs"][slot])
     for name in ("mv", "delta", "opnl", "hpnl", "pnl"):
         columns[name] = float_array(days[name])
-    return pa.table(columns, schema=DAYS_SCHEMA)
+    schema = days_schema(greeks="gamma" in days, costs="pnl_net" in days)
+    for name in schema.names[len(DAYS_SCHEMA):]:
+        columns[name] = float_array(days[name])
+    return pa.table(columns, schema=schema)
 
 
 def asset_pnl_table(frame: StraddleFrame, result) -> pa.Table:
@@ -373,6 +410,8 @@ def asset_pnl_table(frame: StraddleFrame, result) -> pa.Table:
         "opnl": pa.array(result.grid_opnl[asset_index, column]),
         "hpnl": pa.array(result.grid_hpnl[asset_index, column]),
         "n_straddles": pa.array(result.grid_count[asset_index, column]),
+        **{name: pa.array(result.grid_extra[slot, asset_index, column])  # SPEC 17/18 sums, when on
+           for slot, name in enumerate(result.options.grid_columns())},
     })
 
 

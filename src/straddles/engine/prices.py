@@ -110,6 +110,9 @@ class PriceStore:
         value (SPEC 9.4).
     cache_path : pathlib.Path or None
         The cache file this store was read from or written to, if any.
+    last_day : int or None
+        The largest date of any row of the source, non-finite rows included (``asof="last"``,
+        SPEC 16.1); None for an empty source.
     """
 
     def __init__(
@@ -123,6 +126,7 @@ class PriceStore:
         n_dropped_nonfinite: int = 0,
         cache_path: Path | None = None,
         n_collapsed_duplicates: int = 0,
+        last_day: int | None = None,
     ):
         self.tickers = tickers
         self.fields = fields
@@ -133,6 +137,7 @@ class PriceStore:
         self.n_dropped_nonfinite = n_dropped_nonfinite
         self.n_collapsed_duplicates = n_collapsed_duplicates
         self.cache_path = cache_path
+        self.last_day = last_day if last_day is not None else (int(self.dates.max()) if len(self.dates) else None)
         self._index: dict[tuple[str, str], int] | None = None
 
     # -- construction -------------------------------------------------------------------------
@@ -716,6 +721,7 @@ def _build(table: pa.Table, source: str) -> PriceStore:
     dates = table.column("date").to_numpy()
     values = table.column("value").to_numpy()
 
+    last_day = int(dates.max()) if len(dates) else None
     finite = np.isfinite(values)
     n_dropped = len(values) - int(np.count_nonzero(finite))
     if n_dropped:
@@ -725,7 +731,8 @@ def _build(table: pa.Table, source: str) -> PriceStore:
     n = len(values)
     if n == 0:
         empty = np.empty(0)
-        return PriceStore([], [], np.zeros(1, np.int64), empty.astype(np.int32), empty, source, n_dropped)
+        return PriceStore([], [], np.zeros(1, np.int64), empty.astype(np.int32), empty, source, n_dropped,
+                          last_day=last_day)
 
     n_fields = len(field_names)
     n_pairs = len(ticker_names) * n_fields
@@ -786,6 +793,7 @@ def _build(table: pa.Table, source: str) -> PriceStore:
         source,
         n_dropped,
         n_collapsed_duplicates=n_collapsed,
+        last_day=last_day,
     )
 
 
@@ -871,7 +879,8 @@ def _read_cache(path: Path, source: str) -> PriceStore | None:
         warnings.warn(f"{source}: price cache {path} is damaged ({exc}); rebuilding it", stacklevel=4)
         return None
     _cache.touch(path)
-    return PriceStore(tickers, fields, offsets, dates, values, source, counts[0], path, counts[1])
+    return PriceStore(tickers, fields, offsets, dates, values, source, counts[0], path, counts[1],
+                      meta.get("last_day"))
 
 
 def _zero_copy(array: pa.Array, dtype, arrow_type: pa.DataType) -> np.ndarray:
@@ -892,6 +901,7 @@ def _write_cache(store: PriceStore, path: Path) -> None:
     meta_text = json.dumps({
         "layout": CACHE_LAYOUT_VERSION,
         "n_dropped_nonfinite": store.n_dropped_nonfinite,
+        "last_day": store.last_day,
         "n_collapsed_duplicates": store.n_collapsed_duplicates,
         "tickers": store.tickers,
         "fields": store.fields,

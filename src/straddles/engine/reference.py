@@ -43,7 +43,12 @@ Choices made where the SPEC leaves room (each is also noted at the rule it conce
   AMT where an NS straddle lacks hedge1/hedge3 the model rejects every day, so it is ``bad_entry``.
   The hedge P&L uses the same S series the model sees.
 * **Time to expiry** ``t`` = calendar days from the row date to the realized ``expiry_date``
-  (SPEC 1.2); the day table's ``dte`` is that same number.
+  (SPEC 1.2); the day table's ``dte`` is that same number. With ``expiry_basis="anchor"`` the
+  expiry date is the expiry anchor; an open straddle (SPEC 16.1) measures t to its expiry anchor,
+  floored at 0.
+* **Part II options** (SPEC 16-18): ``asof`` hides later prices and adds ``open``; Greeks come from
+  :func:`~straddles.engine.models.es_greeks` / :func:`~straddles.engine.models.ns_greeks` (shared
+  with the kernel, like the values); attribution and costs are written out again here.
 * **pnl_sum** is ``math.fsum`` of the non-null pnl (correctly rounded; a left-to-right sum differs
   by far less than the 1e-12 tolerance).
 * **+0.0 hedge P&L** (SPEC 12.5): ``hpnl`` is computed as ``-delta* * (S_d - S*) * k`` and then
@@ -59,7 +64,7 @@ from typing import Callable, Optional
 
 import pyarrow as pa
 
-from .models import es_value, ns_value
+from .models import es_greeks, es_value, ns_greeks, ns_value
 
 #: leg slots, in straddle-table / day-table order (SPEC 8, 13.2)
 LEGS = ("vol", "hedge", "hedge1", "hedge2", "hedge3", "hedge4")
@@ -206,21 +211,46 @@ def _value_day(family: str, rolled: dict[str, float | None], S: float | None, X:
 # one straddle
 # --------------------------------------------------------------------------------------------------
 
-def value_straddle(row: dict, price: Price) -> tuple[dict, list[dict]]:
+def _greeks_day(family: str, rolled: dict[str, float | None], S: float | None, X: float | None,
+                t: int) -> tuple[float | None, float | None, float | None]:
+    """(gamma, vega, theta) of one day, Nones where the model rejects its inputs (SPEC 17)."""
+    mv, _ = _value_day(family, rolled, S, X, t)
+    if mv is None:
+        return None, None, None
+    if family == "ES":
+        return es_greeks(float(S), float(X), float(rolled["vol"]), float(t))
+    return ns_greeks(float(S), float(X), float(rolled["vol"]), float(rolled["hedge3"]), float(t))
+
+
+def _month_has_ended(month: str, asof: dt.date | None) -> bool:
+    """SPEC 16.1.1: a month has ended by asof when its last day is <= asof (always, without asof)."""
+    return asof is None or last_day_of_month(month) <= asof
+
+
+def value_straddle(row: dict, price: Price, asof: dt.date | None = None, expiry_basis: str = "realized",
+                   greeks: bool = False, costs: tuple[float, float] | None = None) -> tuple[dict, list[dict]]:
     """One straddle: returns ``(result, day_rows)``.
 
     ``result`` keys: ``status``, ``entry_date``, ``expiry_date``, ``strike``, ``strike_vol``,
-    ``n_days``, ``pnl_sum``. ``day_rows`` (non-empty only for ``valued``): one dict per calendar day
-    of [entry_date, expiry_date] with the keys of :data:`DAY_COLUMNS`.
+    ``n_days``, ``pnl_sum`` (and ``cost_sum``, ``pnl_net_sum`` with costs). ``day_rows`` (non-empty
+    only for ``valued`` and ``open``): one dict per calendar day of [entry_date, expiry_date] (of
+    [entry_date, asof] when open) with the keys of :func:`day_columns`.
 
     Status (SPEC 13.1, first that applies): an already-set status (1-5, decided by ``expand``) is
     kept; otherwise ``no_prices`` (6), ``no_entry`` (7), ``no_expiry`` (8), ``bad_entry`` (9),
     ``valued`` (10). Dates and strike are reported whenever they exist, even when the straddle is
     not valued (SPEC 6.4, 11.1, 13.1; see the module docstring for pre-set statuses).
+
+    Options (SPEC 16-18, all off by default): ``asof`` hides prices dated after it and adds the
+    status ``open``; ``expiry_basis="anchor"`` expires on the expiry anchor; ``greeks`` adds the
+    Greek and attribution columns; ``costs = (option half-spread in vol units, hedge_bps)`` adds
+    the cost columns.
     """
     preset_status = row.get("status")
     result = {"status": preset_status, "entry_date": None, "expiry_date": None, "strike": None,
               "strike_vol": None, "n_days": 0, "pnl_sum": None}
+    if costs is not None:
+        result.update(cost_sum=None, pnl_net_sum=None)
 
     legs = straddle_legs(row)
     if not legs:
@@ -232,14 +262,34 @@ def value_straddle(row: dict, price: Price) -> tuple[dict, list[dict]]:
     # SPEC 5: the span is every calendar day, 1st of the entry month .. last day of the expiry month
     span = calendar_days(first_day_of_month(row["entry_month"]), last_day_of_month(row["expiry_month"]))
 
-    # SPEC 9: raw values per leg and day (exact lookups), and good days (every leg present)
-    raw: dict[dt.date, dict[str, float | None]] = {d: {leg: leg_value(row, leg, d, price) for leg in legs}
-                                                    for d in span}
+    # SPEC 9: raw values per leg and day (exact lookups), and good days (every leg present); SPEC
+    # 16.1: prices dated after asof are ignored, as if absent
+    raw: dict[dt.date, dict[str, float | None]] = {
+        d: {leg: leg_value(row, leg, d, price) if asof is None or d <= asof else None for leg in legs}
+        for d in span}
     good = {d: is_good_day(raw[d]) for d in span}
 
     # SPEC 6.2 / 6.3: each date computed on its own, from its anchor and the good days
-    entry = entry_date_of(row["entry_month"], row.get("entry_anchor"), _ntrv_days(row.get("ntrv")), good)
-    expiry = expiry_date_of(row["expiry_month"], row.get("expiry_anchor"), good)
+    entry_anchor, expiry_anchor = row.get("entry_anchor"), row.get("expiry_anchor")
+    entry_open = False
+    if _month_has_ended(row["entry_month"], asof):
+        entry = entry_date_of(row["entry_month"], entry_anchor, _ntrv_days(row.get("ntrv")), good)
+    else:
+        # SPEC 16.1.2: before the month end only step 2 can decide (the fallback waits for it)
+        entry = None
+        if entry_anchor is not None:
+            target = entry_anchor + dt.timedelta(days=_ntrv_days(row.get("ntrv")))
+            month = calendar_days(first_day_of_month(row["entry_month"]), last_day_of_month(row["entry_month"]))
+            entry = next((d for d in month if d >= target and good[d]), None)
+            entry_open = entry is None
+    if expiry_basis == "anchor":
+        # SPEC 16.2: the straddle expires on its expiry anchor, once asof has reached it
+        reached = expiry_anchor is not None and (asof is None or expiry_anchor <= asof)
+        expiry = expiry_anchor if reached else None
+        expiry_open = expiry_anchor is not None and not reached
+    else:
+        expiry = expiry_date_of(row["expiry_month"], expiry_anchor, good)
+        expiry_open = expiry is None and not _month_has_ended(row["expiry_month"], asof)
     result["entry_date"], result["expiry_date"] = entry, expiry
 
     # SPEC 10.1: strike = primary hedge on the entry day, strike_vol = vol on the entry day (raw
@@ -257,6 +307,9 @@ def value_straddle(row: dict, price: Price) -> tuple[dict, list[dict]]:
     if result["status"] is not None:
         return result, []  # a price-independent status (SPEC 13.1 #1-#5) is kept; never valued
 
+    if entry_open:                           # SPEC 16.1.2: entry not decided by asof
+        result["status"] = "open"
+        return result, []
     # SPEC 13.1 #6: some leg has no value on any day of the span
     if any(all(raw[d][leg] is None for d in span) for leg in legs):
         result["status"] = "no_prices"
@@ -264,7 +317,7 @@ def value_straddle(row: dict, price: Price) -> tuple[dict, list[dict]]:
     if entry is None:                        # SPEC 13.1 #7
         result["status"] = "no_entry"
         return result, []
-    if expiry is None:                       # SPEC 13.1 #8
+    if expiry is None and not expiry_open:   # SPEC 13.1 #8 (with asof: only once the month has ended)
         result["status"] = "no_expiry"
         return result, []
 
@@ -276,21 +329,27 @@ def value_straddle(row: dict, price: Price) -> tuple[dict, list[dict]]:
         s_leg = "hedge1" if "hedge1" in legs else None   # S = rolled hedge1 (fsw0m)
         X = raw[entry]["hedge1"] if s_leg is not None else None
 
-    # SPEC 10.2 roll-forward + SPEC 11 valuation, on every calendar day of [entry, expiry]
-    window = calendar_days(entry, expiry)
+    # SPEC 10.2 roll-forward + SPEC 11 valuation, on every calendar day of [entry, expiry]; an open
+    # straddle on [entry, asof] with t measured to its expiry anchor (SPEC 16.1.3)
+    last = expiry if expiry is not None else asof
+    t_end = expiry if expiry is not None else expiry_anchor
+    window = calendar_days(entry, last)
     rolled: dict[str, float | None] = {}
     day_rows = []
     for d in window:
         for leg in legs:                      # each leg on its own: today's value, else last since entry
             if raw[d][leg] is not None:
                 rolled[leg] = raw[d][leg]
-        t = (expiry - d).days                 # SPEC 1.2: calendar days to the realized expiry
+        t = max((t_end - d).days, 0)          # SPEC 1.2 / 16: calendar days to the expiry the run uses
         S = rolled.get(s_leg) if s_leg is not None else None
         mv, delta = _value_day(family, rolled, S, X, t)
         day = {"straddle_id": row.get("straddle_id"), "date": d, "dte": t}
         for leg in LEGS:
             day[leg] = rolled.get(leg) if leg in legs else None
-        day.update({"mv": mv, "delta": delta, "opnl": None, "hpnl": None, "pnl": None, "_S": S})
+        day.update({"mv": mv, "delta": delta, "opnl": None, "hpnl": None, "pnl": None, "_S": S,
+                    "_v": rolled.get("vol")})
+        if greeks or costs is not None:
+            day["gamma"], day["vega"], day["theta"] = _greeks_day(family, rolled, S, X, t)
         day_rows.append(day)
 
     # SPEC 12.1: the entry day's mv must be present, else bad_entry (not valued)
@@ -304,21 +363,63 @@ def value_straddle(row: dict, price: Price) -> tuple[dict, list[dict]]:
     # SPEC 12.1-12.3: P&L with the state of the last valued day
     first = day_rows[0]
     first["opnl"] = first["hpnl"] = first["pnl"] = 0.0
-    mv_state, delta_state, s_state = first["mv"], first["delta"], first["_S"]
+    state = first
     for day in day_rows[1:]:
         if day["mv"] is None:
             continue                          # rejected day: P&L missing, state unchanged (bridging)
-        opnl = day["mv"] - mv_state
-        hpnl = -delta_state * (day["_S"] - s_state) * k + 0.0   # "+ 0.0": never -0.0 (SPEC 12.5)
+        opnl = day["mv"] - state["mv"]
+        hpnl = -state["delta"] * (day["_S"] - state["_S"]) * k + 0.0   # "+ 0.0": never -0.0 (SPEC 12.5)
         day["opnl"], day["hpnl"], day["pnl"] = opnl, hpnl, opnl + hpnl
-        mv_state, delta_state, s_state = day["mv"], day["delta"], day["_S"]
-    for day in day_rows:
-        del day["_S"]
+        if greeks:
+            _attribute(day, state)
+        if costs is not None:
+            _charge(day, state, costs, k, is_expiry=day["date"] == expiry)
+        state = day
+    if greeks:
+        first.update(gamma_pnl=0.0, theta_pnl=0.0, vega_pnl=0.0, resid_pnl=0.0)  # SPEC 17: 0 on the entry day
+    if costs is not None:
+        spread, hedge_bps = costs             # SPEC 18: the option cost and the first hedge, on the entry day
+        first["cost_option"] = spread * first["vega"]
+        first["cost_hedge"] = hedge_bps / 1e4 * abs(first["delta"]) * abs(first["_S"]) * k
+        first["pnl_net"] = 0.0 - first["cost_option"] - first["cost_hedge"]
+    columns = day_columns(greeks, costs is not None)
+    day_rows = [{name: day.get(name) for name in columns} for day in day_rows]
 
-    result["status"] = "valued"
+    result["status"] = "valued" if expiry is not None else "open"
     result["n_days"] = len(day_rows)
     result["pnl_sum"] = math.fsum(day["pnl"] for day in day_rows if day["pnl"] is not None)
+    if costs is not None:
+        charged = [day for day in day_rows if day["pnl"] is not None]
+        result["cost_sum"] = math.fsum(day["cost_option"] + day["cost_hedge"] for day in charged)
+        result["pnl_net_sum"] = math.fsum(day["pnl_net"] for day in charged)
     return result, day_rows
+
+
+def _attribute(day: dict, state: dict) -> None:
+    """SPEC 17: split a valued day's pnl against the state day p's Greeks."""
+    day["gamma_pnl"] = 0.5 * state["gamma"] * (day["_S"] - state["_S"]) ** 2
+    day["theta_pnl"] = state["theta"] * (state["dte"] - day["dte"])
+    day["vega_pnl"] = state["vega"] * (day["_v"] - state["_v"])
+    day["resid_pnl"] = day["pnl"] - ((day["gamma_pnl"] + day["theta_pnl"]) + day["vega_pnl"])
+
+
+def _charge(day: dict, state: dict, costs: tuple[float, float], k: float, is_expiry: bool) -> None:
+    """SPEC 18 on a valued day after entry: no option cost; the re-hedge, or on the expiry day the
+    unwind of the state day's hedge."""
+    hedge_rate = costs[1] / 1e4
+    traded = abs(state["delta"]) if is_expiry else abs(day["delta"] - state["delta"])
+    day["cost_option"] = 0.0
+    day["cost_hedge"] = hedge_rate * traded * abs(day["_S"]) * k
+    day["pnl_net"] = day["pnl"] - day["cost_option"] - day["cost_hedge"]
+
+
+GREEK_COLUMNS = ("gamma", "vega", "theta", "gamma_pnl", "theta_pnl", "vega_pnl", "resid_pnl")
+COST_COLUMNS = ("cost_option", "cost_hedge", "pnl_net")
+
+
+def day_columns(greeks: bool = False, costs: bool = False) -> tuple[str, ...]:
+    """The day-table columns of a run: SPEC 13.2, then SPEC 17 and 18 columns when on."""
+    return DAY_COLUMNS + (GREEK_COLUMNS if greeks else ()) + (COST_COLUMNS if costs else ())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -334,21 +435,31 @@ DAY_SCHEMA = pa.schema([("straddle_id", pa.int64()), ("date", pa.date32()), ("dt
                        + [(name, pa.float64()) for name in LEGS + ("mv", "delta", "opnl", "hpnl", "pnl")])
 
 
-def reference_backtest(straddles: pa.Table, price: Price) -> tuple[pa.Table, pa.Table]:
+def reference_backtest(straddles: pa.Table, price: Price, asof: dt.date | None = None,
+                       expiry_basis: str = "realized", greeks: bool = False,
+                       costs: dict[int, tuple[float, float]] | None = None) -> tuple[pa.Table, pa.Table]:
     """Apply :func:`value_straddle` to every row of a straddle table.
 
-    Returns ``(results, days)``: the results table (columns :data:`RESULT_COLUMNS`, one row per
-    straddle, sorted by straddle_id) and the day table (columns :data:`DAY_COLUMNS`, sorted by
-    (straddle_id, date)), with Arrow nulls for missing values (SPEC 1.2, 13.1, 13.2).
+    Returns ``(results, days)``: the results table (columns :data:`RESULT_COLUMNS`, plus
+    ``cost_sum, pnl_net_sum`` with costs; one row per straddle, sorted by straddle_id) and the day
+    table (columns :func:`day_columns`, sorted by (straddle_id, date)), with Arrow nulls for
+    missing values (SPEC 1.2, 13.1, 13.2). ``costs`` maps straddle_id to (option half-spread,
+    hedge_bps); the other options are those of :func:`value_straddle`.
     """
     rows = sorted(straddles.to_pylist(), key=lambda r: r["straddle_id"])
     results, days = [], []
     for row in rows:
-        result, day_rows = value_straddle(row, price)
+        cost = costs[row["straddle_id"]] if costs is not None else None
+        result, day_rows = value_straddle(row, price, asof, expiry_basis, greeks, cost)
         results.append({"straddle_id": row["straddle_id"], **result})
         days.extend(day_rows)  # already in date order within a straddle
-    return (pa.Table.from_pylist(results, schema=RESULT_SCHEMA),
-            pa.Table.from_pylist(days, schema=DAY_SCHEMA))
+    result_schema, day_schema = RESULT_SCHEMA, DAY_SCHEMA
+    if costs is not None:
+        result_schema = pa.schema(list(RESULT_SCHEMA) + [("cost_sum", pa.float64()), ("pnl_net_sum", pa.float64())])
+    extra = day_columns(greeks, costs is not None)[len(DAY_COLUMNS):]
+    day_schema = pa.schema(list(DAY_SCHEMA) + [(name, pa.float64()) for name in extra])
+    return (pa.Table.from_pylist(results, schema=result_schema),
+            pa.Table.from_pylist(days, schema=day_schema))
 
 
 def price_lookup(long_table: pa.Table) -> Price:

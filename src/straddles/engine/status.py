@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-#: status names in SPEC priority order; the code of a status is its position + 1
+#: status names in SPEC priority order (``open``, SPEC 16.1, comes just before ``valued``)
 STATUS_NAMES = (
     "unsupported_expiry",
     "no_legs",
@@ -21,8 +21,13 @@ STATUS_NAMES = (
     "no_entry",
     "no_expiry",
     "bad_entry",
+    "open",
     "valued",
 )
+#: the status of each code: code k is ``CODE_NAMES[k - 1]``. ``open`` was added after the others, so
+#: it takes the last code and the ten older codes (and the outputs of runs without ``asof``) keep
+#: their values.
+CODE_NAMES = STATUS_NAMES[:-2] + ("valued", "open")
 #: what each status means, in words for reports (SPEC 13.1)
 STATUS_MEANINGS = {
     "unsupported_expiry": "expiry code not F/R/W/BD/OVERRIDE (or a bad occurrence number)",
@@ -34,18 +39,27 @@ STATUS_MEANINGS = {
     "no_entry": "no day with all legs priced in the entry month",
     "no_expiry": "no day with all legs priced between the expiry anchor and the month end",
     "bad_entry": "the model rejects the entry day's inputs",
+    "open": "open at asof: entry not decided yet, or entered and not expired yet (rows up to asof)",
     "valued": "valued: daily P&L produced",
 }
 assert tuple(STATUS_MEANINGS) == STATUS_NAMES
 #: code 0: not decided yet (the expand stage only knows the price-independent statuses 1..5)
 PENDING = 0
 (UNSUPPORTED_EXPIRY, NO_LEGS, UNSUPPORTED_MODEL, NO_OVERRIDE, NO_ANCHOR,
- NO_PRICES, NO_ENTRY, NO_EXPIRY, BAD_ENTRY, VALUED) = range(1, len(STATUS_NAMES) + 1)
+ NO_PRICES, NO_ENTRY, NO_EXPIRY, BAD_ENTRY, VALUED, OPEN) = range(1, len(CODE_NAMES) + 1)
 
-_DICTIONARY = pa.array(STATUS_NAMES, type=pa.string())
+#: the output dictionary: the ten SPEC 13.1 names, plus ``open`` only in runs that have open straddles
+_DICTIONARY = pa.array(CODE_NAMES[:-1], type=pa.string())
+_DICTIONARY_WITH_OPEN = pa.array(CODE_NAMES, type=pa.string())
+
+
+def code_of(name: str) -> int:
+    """The code of a status name."""
+    return CODE_NAMES.index(name) + 1
 
 
 def status_array(codes: np.ndarray) -> pa.DictionaryArray:
     """Dictionary-encoded status names; PENDING becomes null."""
     codes = np.asarray(codes)
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8) - 1, mask=codes == PENDING), _DICTIONARY)
+    dictionary = _DICTIONARY_WITH_OPEN if (codes == OPEN).any() else _DICTIONARY
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8) - 1, mask=codes == PENDING), dictionary)

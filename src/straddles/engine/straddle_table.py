@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 
 from . import status as st
 from .amt import Amt, Asset, load_amt
-from .anchors import NO_DAY, Overrides, default_overrides_paths, load_overrides, nth_business_day, nth_weekday
+from .anchors import NO_DAY, Overrides, default_overrides_paths, load_overrides, nth_business_day, nth_session, nth_weekday
+from .calendars import Calendars, calendars_option
 from .columns import date_array
 from .dates import month_end, month_label, month_start
 from ..errors import OverridesError, StraddlesError
@@ -145,31 +146,34 @@ def _dictionary(indices: np.ndarray, values: list[str]) -> pa.DictionaryArray:
 
 
 def expand(amt: Amt | str | Path, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
-           overrides: Overrides | str | Path | None = None) -> pa.Table:
+           overrides: Overrides | str | Path | None = None, calendars=None) -> pa.Table:
     """Every straddle the AMT implies for expiries from January ``start_year`` to December
-    ``end_year``, as a pyarrow Table in SPEC 4.3 row order.
+    ``end_year``, as a pyarrow Table in SPEC 4.3 row order. ``calendars``: SPEC 6.5 holiday
+    calendars for BD anchors, as for :func:`straddles.backtest`.
 
     >>> table = expand(load_amt("amt.yml"), 2024, 2024)              # doctest: +SKIP
     >>> table.num_rows, table["straddle"][0].as_py()                 # doctest: +SKIP
     (8892, '|2023-12|2024-01|N|0|OVERRIDE||33.3|')
     """
-    return build_straddles(amt, start_year, end_year, pattern, live_only, overrides).to_arrow()
+    return build_straddles(amt, start_year, end_year, pattern, live_only, overrides,
+                           calendars=calendars_option(calendars)).to_arrow()
 
 
 def build_straddles(amt: Amt | str | Path, start_year: int, end_year: int, pattern: str = ".",
                     live_only: bool = True, overrides: Overrides | str | Path | None = None,
-                    timer=None, assets: Sequence[Asset] | None = None) -> StraddleFrame:
+                    timer=None, calendars: Calendars | None = None,
+                    assets: Sequence[Asset] | None = None) -> StraddleFrame:
     """The straddle table as a :class:`StraddleFrame` (NumPy columns), for the kernels.
 
     ``timer``, a :class:`~straddles.engine.pipeline.StageTimer`, times the "expand straddles" and
-    "resolve legs" stages. ``assets``, an explicit list of already selected (validated) assets in
-    file order, replaces the ``pattern``/``live_only`` selection: a partitioned run expands a slice
-    of the selection this way (its rows are then numbered within the slice, see
-    :mod:`straddles.scale.partition`).
+    "resolve legs" stages. ``calendars`` (SPEC 6.5) makes BD anchors skip exchange holidays.
+    ``assets``, an explicit list of already selected (validated) assets in file order, replaces the
+    ``pattern``/``live_only`` selection: a partitioned run expands a slice of the selection this
+    way (its rows are then numbered within the slice, see :mod:`straddles.scale.partition`).
     """
     timer = timer or _no_timer
     with timer("expand straddles"):
-        frame = _expand(amt, start_year, end_year, pattern, live_only, overrides, assets)
+        frame = _expand(amt, start_year, end_year, pattern, live_only, overrides, calendars, assets)
     with timer("resolve legs"):
         frame.legs = _resolve_legs(frame)
     return frame
@@ -180,7 +184,7 @@ def _no_timer(stage: str):
 
 
 def _expand(amt, start_year: int, end_year: int, pattern: str, live_only: bool, overrides,
-            assets: Sequence[Asset] | None = None) -> StraddleFrame:
+            calendars: Calendars | None = None, assets: Sequence[Asset] | None = None) -> StraddleFrame:
     """Every straddle with its months, anchors and price-independent status; legs come later."""
     if not isinstance(amt, Amt):
         amt = load_amt(amt)
@@ -198,11 +202,12 @@ def _expand(amt, start_year: int, end_year: int, pattern: str, live_only: bool, 
     expiry_anchor = np.empty(grid, dtype=np.int32)
     status = np.zeros(grid, dtype=np.int8)
     anchor_cache: dict[tuple, np.ndarray] = {}
+    sessions = _Sessions(calendars, months)
     for k, (index, entry) in enumerate(templates):
         asset = assets[index]
         entry_months = months - entry.months_before_expiry
-        entry_anchor[:, k] = _anchors(entry, asset, entry_months, overrides, anchor_cache)
-        expiry_anchor[:, k] = _anchors(entry, asset, months, overrides, anchor_cache)
+        entry_anchor[:, k] = _anchors(entry, asset, entry_months, overrides, anchor_cache, sessions)
+        expiry_anchor[:, k] = _anchors(entry, asset, months, overrides, anchor_cache, sessions)
         status[:, k] = _early_status(entry, asset, entry_anchor[:, k], expiry_anchor[:, k])
 
     template_asset = np.array([index for index, _ in templates], dtype=np.int32)
@@ -238,17 +243,40 @@ def _resolve_legs(frame: StraddleFrame) -> np.ndarray:
     return legs.reshape(len(LEG_NAMES), -1)
 
 
+class _Sessions:
+    """Business days per exchange calendar, loaded once per run over every month it spans (SPEC 6.5)."""
+
+    def __init__(self, calendars: Calendars | None, months: np.ndarray):
+        self.calendars, self.by_name = calendars, {}
+        if len(months):  # entry months start up to two months before the first expiry month
+            self.first, self.last = month_start(int(months[0]) - 2), month_end(int(months[-1]))
+
+    def calendar_of(self, asset: Asset) -> str | None:
+        return self.calendars.name_for(asset.underlying) if self.calendars is not None else None
+
+    def days(self, name: str) -> np.ndarray:
+        if name not in self.by_name:
+            self.by_name[name] = self.calendars.business_days(name, self.first, self.last)
+        return self.by_name[name]
+
+
 def _anchors(entry: ScheduleEntry, asset: Asset, months: np.ndarray, overrides: Overrides | None,
-             cache: dict[tuple, np.ndarray]) -> np.ndarray:
-    """Anchor day of ``entry``'s rule in each month (SPEC 6.1)."""
+             cache: dict[tuple, np.ndarray], sessions: _Sessions) -> np.ndarray:
+    """Anchor day of ``entry``'s rule in each month (SPEC 6.1; BD under a calendar: SPEC 6.5)."""
     kind, day_of_week, n = entry.rule
     if kind == RULE_OVERRIDE:
         return overrides.days(asset.underlying, months)
     if kind == RULE_UNSUPPORTED:
         return np.full(months.shape, NO_DAY, dtype=np.int32)
-    key = (kind, day_of_week, n, int(months[0]) if len(months) else 0, len(months))
+    calendar = sessions.calendar_of(asset) if kind != RULE_WEEKDAY else None
+    key = (kind, day_of_week, n, int(months[0]) if len(months) else 0, len(months), calendar)
     if key not in cache:
-        cache[key] = nth_weekday(months, day_of_week, n) if kind == RULE_WEEKDAY else nth_business_day(months, n)
+        if kind == RULE_WEEKDAY:
+            cache[key] = nth_weekday(months, day_of_week, n)
+        elif calendar is not None:
+            cache[key] = nth_session(months, n, sessions.days(calendar))
+        else:
+            cache[key] = nth_business_day(months, n)
     return cache[key]
 
 

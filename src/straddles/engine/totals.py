@@ -13,11 +13,14 @@ import pyarrow.compute as pc
 
 from ..errors import StraddlesError
 from .columns import date_array
+from .options import COST_GRID_COLUMNS, GREEK_GRID_COLUMNS
 
 #: bucket keys :func:`aggregate` accepts besides ``portfolio`` (columns of the backtest's assets table)
 BUCKET_KEYS = ("class", "group", "subgroup", "asset")
 #: the P&L columns summed per bucket and day
 PNL_COLUMNS = ("pnl", "opnl", "hpnl")
+#: summed too when the backtest has them (SPEC 17 attribution, SPEC 18 costs)
+OPTIONAL_COLUMNS = GREEK_GRID_COLUMNS + COST_GRID_COLUMNS
 
 
 def aggregate(asset_pnl: pa.Table, assets: pa.Table, by: str, multipliers: np.ndarray | None = None) -> pa.Table:
@@ -58,6 +61,7 @@ def aggregate(asset_pnl: pa.Table, assets: pa.Table, by: str, multipliers: np.nd
     short = row_multiplier < 0
     sums["pnl_long"] = cell_sum("pnl", ~short) if short.any() else sums["pnl"]
     sums["pnl_short"] = cell_sum("pnl", short) if short.any() else np.zeros(size)
+    sums.update({name: cell_sum(name) for name in OPTIONAL_COLUMNS if name in asset_pnl.column_names})
     columns = {}
     if by != "portfolio":
         columns[by] = pa.DictionaryArray.from_arrays(pa.array((present // max(n_days, 1)).astype(np.int32)),

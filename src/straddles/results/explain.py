@@ -3,7 +3,9 @@
 :func:`explain_straddle` runs the real pipeline (expand, legs, kernel) for the straddle's asset and
 expiry year, then lays out for that one straddle: its legs, the anchors and entry target, every
 day of its span with the legs that had a price, which days were good, the chosen entry and expiry
-with the rule that chose them, the strike, and the daily valuation table.
+with the rule that chose them, the strike, and the daily valuation table. The SPEC Part II options
+of :func:`straddles.backtest` apply the same way: a point-in-time view (``asof``), the expiry
+basis, the attribution columns (``greeks``), costs and holiday calendars.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import pyarrow as pa
 from ..engine.amt import Amt, load_amt
 from ..engine.anchors import NO_DAY
 from ..engine.pipeline import days_table, straddle_table
-from ..engine.dates import day_label, month_end, parse_month
+from ..engine.dates import day_label, day_to_date, month_end, parse_month
 from ..errors import StraddlesError
 from ..engine.straddle_table import build_straddles
 from ..engine.kernel import run_kernel
 from ..engine.legs import LEG_NAMES
+
+#: the SPEC 17/18 columns shown in the valuation table when the run has them (the Greeks
+#: themselves stay in the day table: the attribution is what a user reads day by day)
+ATTRIBUTION_COLUMNS = ("gamma_pnl", "theta_pnl", "vega_pnl", "resid_pnl", "cost_option", "cost_hedge", "pnl_net")
 
 
 #: what the numbers of an explanation are in
@@ -41,18 +47,24 @@ class Explanation:
     entry_rule: str
     expiry_rule: str
     days: pa.Table
+    asof: int | None = None
 
 
 def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schid: int, overrides=None, *,
-                     start_year: int | None = None, pattern: str = ".", live_only: bool = True) -> Explanation:
+                     start_year: int | None = None, pattern: str = ".", live_only: bool = True, asof=None,
+                     expiry_basis: str = "realized", greeks: bool = False, costs=None,
+                     calendars=None) -> Explanation:
     """The straddle of ``asset`` expiring in ``expiry_month`` (``YYYY-MM``) from schedule entry
-    ``schid`` (1-based), explained.
+    ``schid`` (1-based), explained; ``asof``, ``expiry_basis``, ``greeks``, ``costs`` and
+    ``calendars`` are the options of :func:`straddles.backtest`.
 
     Its ``straddle_id`` is the one it has in a backtest from ``start_year`` (default: the expiry
     year) with the same ``pattern`` and ``live_only`` (SPEC 4.3: the id is a row position, so it
     depends on the selection); it is None when that selection does not contain the straddle. The
     selection-independent identity is (``asset``, ``straddle``), as in the backtest's tables.
     """
+    from ..engine.calendars import calendars_option
+    from ..engine.options import kernel_options
     from ..engine.prices import load_prices
 
     if not isinstance(amt, Amt):
@@ -62,7 +74,7 @@ def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schi
     except ValueError as exc:
         raise StraddlesError(str(exc)) from None
     frame = build_straddles(amt, month // 12, month // 12, pattern=f"^{re.escape(asset)}$", live_only=False,
-                            overrides=overrides)
+                            overrides=overrides, calendars=calendars_option(calendars))
     if not frame.assets:
         raise StraddlesError(f"{amt.path}: no asset with Underlying {asset!r}")
     schids = np.array([entry.schid for _, entry in frame.templates])[frame.template]
@@ -71,7 +83,8 @@ def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schi
         raise StraddlesError(f"{asset} has {len(frame.templates)} schedule entries; there is no entry {schid}")
     i = int(rows[0])
     store = load_prices(prices)
-    result = run_kernel(frame, store, days=True)
+    options = kernel_options(frame, store, asof, expiry_basis, greeks, costs)
+    result = run_kernel(frame, store, days=True, options=options)
     straddle = straddle_table(frame, result).slice(i, 1).to_pylist()[0]
     days = days_table(result.days).filter(pa.compute.equal(pa.compute.field("straddle_id"), i))
     first_year = month // 12 if start_year is None else start_year
@@ -82,11 +95,16 @@ def explain_straddle(amt: Amt | str, prices, asset: str, expiry_month: str, schi
     legs = [(name, straddle[f"{name}_ticker"], straddle[f"{name}_field"])
             for name in LEG_NAMES if straddle[f"{name}_ticker"] is not None]
     span = np.arange(frame.span_start[i], frame.span_end[i] + 1, dtype=np.int32)
+    if options.asof is not None:  # a point-in-time view shows only what was known at asof
+        span = span[span <= options.asof]
     calendar = _calendar(store, legs, span)
     target = (int(frame.entry_anchor[i]) + int(frame.entry_offset[i])) if frame.entry_anchor[i] != NO_DAY else None
     return Explanation(straddle=straddle, start_year=first_year, legs=legs, calendar=calendar,
-                       entry_rule=_entry_rule(result.entry_date[i], target, month_end(frame.entry_month[i])),
-                       expiry_rule=_expiry_rule(result.expiry_date[i], frame.expiry_anchor[i]), days=days)
+                       entry_rule=_entry_rule(result.entry_date[i], target, month_end(frame.entry_month[i]),
+                                              options.asof),
+                       expiry_rule=_expiry_rule(result.expiry_date[i], frame.expiry_anchor[i], options.asof,
+                                                options.anchor_basis),
+                       days=days, asof=options.asof)
 
 
 def backtest_straddle_id(amt: Amt, asset: str, expiry_month: int, schid: int, start_year: int, pattern: str = ".",
@@ -122,9 +140,12 @@ def _calendar(store, legs, span: np.ndarray) -> pa.Table:
     return pa.table(columns)
 
 
-def _entry_rule(entry: int, target: int | None, entry_month_end: int) -> str:
+def _entry_rule(entry: int, target: int | None, entry_month_end: int, asof: int | None = None) -> str:
     if target is None:
         return "no entry anchor, so no entry"
+    if entry == NO_DAY and asof is not None and entry_month_end > asof:
+        return (f"target {day_label(target)}: no good day from it to asof {day_label(asof)}, and the month "
+                f"has not ended (open: not decided yet)")
     if entry == NO_DAY:
         return f"target {day_label(target)}: no good day in the entry month (no_entry)"
     if entry >= target:
@@ -134,12 +155,22 @@ def _entry_rule(entry: int, target: int | None, entry_month_end: int) -> str:
     return f"target {day_label(target)}: no good day from it to month end, so the month's last good day"
 
 
-def _expiry_rule(expiry: int, anchor: int) -> str:
+def _expiry_rule(expiry: int, anchor: int, asof: int | None = None, anchor_basis: bool = False) -> str:
     if anchor == NO_DAY:
         return "no expiry anchor, so no expiry"
+    if anchor_basis and expiry != NO_DAY:
+        return f"anchor {day_label(anchor)}: expiry basis 'anchor', the straddle expires on it"
+    if expiry == NO_DAY and asof is not None and (anchor > asof or month_end(int(_month_of(anchor))) > asof):
+        return (f"anchor {day_label(anchor)}: expiry not known by asof {day_label(asof)} (open: valued up to "
+                f"asof with t measured to the anchor)")
     if expiry == NO_DAY:
         return f"anchor {day_label(anchor)}: no good day from it to the end of the expiry month (no_expiry)"
     return f"anchor {day_label(anchor)}: first good day on or after it"
+
+
+def _month_of(day: int) -> int:
+    date = day_to_date(day)
+    return date.year * 12 + date.month - 1
 
 
 def render(explanation: Explanation, console) -> None:
@@ -152,7 +183,8 @@ def render(explanation: Explanation, console) -> None:
                 f"not in a backtest from {explanation.start_year} with this --pattern/--all")
     console.print(f"[bold]{s['asset']}[/] {s['straddle']}  ({identity}; model {s['model']}, weight {s['weight']:g})",
                   highlight=False)
-    console.print(f"status: [bold]{s['status']}[/]")
+    asof = f" (asof {day_label(explanation.asof)})" if explanation.asof is not None else ""
+    console.print(f"status: [bold]{s['status']}[/]{asof}")
     console.print(f"position: long one unit of the straddle. Units: {UNITS_NOTE}", highlight=False)
     legs = Table(title="legs")
     for column in ("leg", "ticker", "field"):
@@ -193,12 +225,22 @@ def render(explanation: Explanation, console) -> None:
     if explanation.days.num_rows:
         value = Table(title="daily valuation (rolled inputs; P&L per SPEC 12)")
         names = ["date", "dte"] + [leg for leg, _, _ in explanation.legs] + ["mv", "delta", "opnl", "hpnl", "pnl"]
-        for column in names:
-            value.add_column(column, justify="right")
-        for row in explanation.days.to_pylist():
-            value.add_row(row["date"].isoformat(), str(row["dte"]), *(_number(row[c]) for c in names[2:]))
-        console.print(value)
-        console.print(f"n_days {s['n_days']}, pnl_sum {_number(s['pnl_sum'])} (fraction of the strike)")
+        _print_days(console, value, explanation.days, names)
+        extra = [name for name in ATTRIBUTION_COLUMNS if name in explanation.days.column_names]
+        if extra:
+            title = "daily P&L attribution (SPEC 17) and costs (SPEC 18); gamma+theta+vega+resid = pnl"
+            _print_days(console, Table(title=title), explanation.days, ["date", "dte", "pnl"] + extra)
+        costs = (f", cost_sum {_number(s['cost_sum'])}, pnl_net_sum {_number(s['pnl_net_sum'])}"
+                 if "cost_sum" in s else "")
+        console.print(f"n_days {s['n_days']}, pnl_sum {_number(s['pnl_sum'])}{costs} (fraction of the strike)")
+
+
+def _print_days(console, table, days: pa.Table, names: list[str]) -> None:
+    for column in names:
+        table.add_column(column, justify="right")
+    for row in days.to_pylist():
+        table.add_row(row["date"].isoformat(), str(row["dte"]), *(_number(row[c]) for c in names[2:]))
+    console.print(table)
 
 
 def _number(value) -> str:

@@ -59,7 +59,7 @@ from .aggregation import BUCKET_KEYS, portfolio
 from ..engine.dates import weekday_dates, weekday_index
 from ..errors import StraddlesError
 from ..engine.pipeline import as_backtest  # pipeline does not import this module: no cycle
-from ..engine.status import STATUS_NAMES, VALUED
+from ..engine.status import CODE_NAMES, VALUED
 
 #: name of the bucket that sums all others
 TOTAL = "total"
@@ -72,7 +72,7 @@ SERIES = ("pnl", "opnl", "hpnl", "pnl_long", "pnl_short")
 REQUIRED_COLUMNS = ("date", "pnl", "opnl", "hpnl")
 LONG_SHORT = ("pnl_long", "pnl_short")
 #: the status of a straddle that was valued (SPEC 13.1)
-VALUED_STATUS = STATUS_NAMES[VALUED - 1]
+VALUED_STATUS = CODE_NAMES[VALUED - 1]
 #: default number of implied-vol regimes of :func:`vol_regimes` (quintiles)
 N_REGIMES = 5
 

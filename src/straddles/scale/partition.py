@@ -83,10 +83,18 @@ class PartResult:
 
 def partitioned_backtest(client, amt: Amt | str | Path, prices, start_year: int, end_year: int,
                          pattern: str = ".", overrides=None, days: bool = True, live_only: bool = True,
-                         out: str | Path | None = None, progress=None) -> Backtest:
+                         out: str | Path | None = None, progress=None, asof=None, expiry_basis: str = "realized",
+                         greeks: bool = False, costs=None, calendars=None) -> Backtest:
     """:func:`straddles.backtest` on a Dask cluster: same arguments, same results (see the module
     docstring). ``prices`` must be a path the workers can read; ``progress(done, total)`` is
-    called as tasks complete."""
+    called as tasks complete. The SPEC 16-18 options (and calendars, SPEC 6.5) are not partitioned
+    yet: asking for one is an error."""
+    requested = [name for name, value, default in (("asof", asof, None), ("expiry_basis", expiry_basis, "realized"),
+                                                    ("greeks", greeks, False), ("costs", costs, None),
+                                                    ("calendars", calendars, None)) if value != default]
+    if requested:
+        raise StraddlesError(f"a backtest on a Dask scheduler does not support {', '.join(requested)} yet: "
+                             f"run it without scheduler=")
     timer = StageTimer()
     prices = worker_prices(prices)
     with timer("load AMT"):

@@ -14,7 +14,9 @@ The HTML has these sections (element ids in brackets): executive summary (``summ
 cumulative P&L (``cumulative``), drawdowns (``drawdowns``), annual table (``annual``), top and
 bottom contributors (``contributors``), option vs hedge P&L (``pnl-split``), correlation heat map
 (``correlation``), P&L across implied-vol regimes (``vol-regimes``), straddle status breakdown
-(``status``) and methodology (``method``).
+(``status``) and methodology (``method``). Backtests run with the SPEC Part II options add, before
+the methodology, open positions (``open``), the P&L attribution (``attribution``) and gross vs net
+P&L (``costs``): see :mod:`.part2`.
 
 >>> from straddles.results.report import write_report         # doctest: +SKIP
 >>> write_report("straddles-demo")                    # doctest: +SKIP
@@ -43,7 +45,7 @@ from ..units import NOTIONAL, UNIT_SENTENCES, format_pnl, unit_label
 from ..performance import N_REGIMES, TOTAL, VALUED_STATUS, Stats, json_ready, stats, vol_regimes
 from ...engine.pipeline import Backtest, as_backtest
 from ...engine.status import STATUS_MEANINGS
-from . import figures
+from . import figures, part2
 
 #: file name of the report inside a backtest folder when no ``out`` is given
 REPORT_FILE = "report.html"
@@ -98,11 +100,15 @@ def build_report(backtest, label: str, periods_per_year: float = 252) -> Report:
     pictures = _figures(context)
     body = "\n".join(section(context, pictures) for section in (
         _summary_section, _cumulative_section, _drawdown_section, _annual_section, _contributors_section,
-        _split_section, _correlation_section, _regimes_section, _status_section, _method_section))
+        _split_section, _correlation_section, _regimes_section, _status_section))
+    extensions = part2.sections(context.backtest, _table)
+    body += "".join(f'\n<section id="{key}"><h2>{title}</h2>{content}</section>' for key, title, content in extensions)
+    body += "\n" + _method_section(context, pictures)
+    nav = SECTIONS[:-1] + tuple((key, title) for key, title, _ in extensions) + SECTIONS[-1:]
     page = Template(resources.files(__name__).joinpath("template.html").read_text(encoding="utf-8")).substitute(
         title="Straddle backtest report", version=__version__, generated=context.generated,
         meta="".join(f"<span>{html.escape(item)}</span>" for item in context.meta()),
-        nav="".join(f'<li><a href="#{key}">{title}</a></li>' for key, title in SECTIONS), body=body)
+        nav="".join(f'<li><a href="#{key}">{title}</a></li>' for key, title in nav), body=body)
     return Report(html=page, figures=pictures, summary=_summary_json(context, sorted(pictures)))
 
 
@@ -537,6 +543,7 @@ def _summary_json(context: _Context, figure_names: list[str]) -> dict:
                         for row in context.correlation_rows},
         "vol_regimes": context.regime_rows,
         "figures": figure_names,
+        **part2.summary(context.backtest),
     })
 
 
