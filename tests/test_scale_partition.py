@@ -204,3 +204,9 @@ def test_local_scheduler_starts_and_closes_its_own_cluster(example_amt_path, exa
     expected = straddles.backtest(example_amt_path, example_prices, 2024, 2024, days=False)
     got = straddles.backtest(example_amt_path, example_prices, 2024, 2024, days=False, scheduler="local:1")
     assert got.straddles.equals(expected.straddles) and got.asset_pnl.equals(expected.asset_pnl)
+
+
+def test_part2_options_are_refused_on_a_scheduler_until_partitioned(example_amt_path):
+    with pytest.raises(StraddlesError, match="does not support expiry_basis, greeks yet"):
+        partition.partitioned_backtest(None, example_amt_path, "prices.parquet", 2024, 2024,
+                                       expiry_basis="anchor", greeks=True)
