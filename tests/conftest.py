@@ -54,3 +54,14 @@ def _private_cache_dir(tmp_path_factory):
     """Caches (parsed AMTs, price stores) go to a temporary folder, never to ~/.cache."""
     import os
     os.environ["STRADDLES_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def dask_client(_private_cache_dir):
+    """A Client of a LocalCluster of two single-threaded worker processes (issue 12's test setup);
+    the workers inherit this session's cache folder."""
+    distributed = pytest.importorskip("distributed")
+    from straddles.scale.executor import local_cluster
+
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
+        yield client

@@ -40,6 +40,7 @@ _LAZY = {
     "write_report": "results.report",
     "strategy": "strategies.api", "StrategyResult": "strategies.api", "StrategySpec": "strategies.spec",
     "sweep": "strategies.sweep",
+    "grid": "scale.grid",
 }
 __all__ = sorted(["AmtError", "OverridesError", "PriceStoreError", "StraddlesError", "example_amt_path", "example_grid_path", *_LAZY])
 

@@ -33,7 +33,13 @@ EXAMPLES = {
                  "straddles validate amt.yml --prices prices.parquet --start 2024 --end 2024 --pattern 'US Equity'"],
     "backtest": ["straddles backtest amt.yml --prices prices.parquet --start 2001 --end 2026 --out results/",
                  "straddles backtest amt.yml --prices prices.parquet --start 2001 --end 2026 --out results/ --no-days",
-                 "straddles backtest amt.yml --prices prices.parquet --start 2024 --end 2024 --out r/ --no-cohorts"],
+                 "straddles backtest amt.yml --prices prices.parquet --start 2024 --end 2024 --out r/ --no-cohorts",
+                 "straddles backtest amt.yml --prices prices.parquet --start 2001 --end 2026 --out results/ "
+                 "--scheduler local:2"],
+    "grid": ["straddles grid amt.yml --prices prices.parquet --start 2001 --end 2026 --variants variants.yml "
+             "--out grid/",
+             "straddles grid amt.yml --prices /shared/prices.parquet --start 2001 --end 2026 --variants variants.yml "
+             "--out grid/ --scheduler tcp://scheduler:8786"],
     "explain": ["straddles explain amt.yml --prices prices.parquet 'CL Comdty' 2024-06 1",
                 "straddles explain amt.yml --prices prices.parquet 'SPY US Equity' 2024-06 2 --start 2001"],
     "report": ["straddles report results/", "straddles report results/ --out ~/reports/run1.html"],
@@ -174,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(sub)
     sub.add_argument("--no-cohorts", action="store_true",
                      help="do not build the strategy layer's cohort cube (cohorts.parquet)")
+    _scheduler_argument(sub)
 
     sub = command("strategy", "Run one strategy (input:signals:rank:arp:crp:hedge) on a backtest folder.",
                   _strategy)
@@ -189,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="YAML: a list of strategy names, or a mapping input/signals/rank/arp/crp/hedge -> lists")
     sub.add_argument("--out", type=Path, metavar="PARQUET", help="write the result table (.parquet or .csv)")
     _strategy_options(sub, capital=False)
+    sub = command("grid", "Run variants of a backtest (AMT edits, options) and write one summary table.", _grid)
+    _amt_arguments(sub, years_required=True)
+    sub.add_argument("--prices", required=True, help="price store (as for backtest)")
+    sub.add_argument("--variants", type=Path, required=True, metavar="YML", help="variants file (see README, 'Grids')")
+    sub.add_argument("--out", type=Path, required=True,
+                     help="output folder: summary.parquet (a row per variant) and asset_pnl.parquet")
+    _scheduler_argument(sub)
 
     sub = command("explain", "Explain one straddle day by day: anchors, good days, entry, expiry, valuation.",
                   _explain)
@@ -252,6 +266,12 @@ def _amt_arguments(sub, years_required: bool, overrides: bool = True) -> None:
         sub.add_argument("--overrides", type=Path, metavar="CSV",
                          help="expiry overrides (default: backtest.expiry_overrides beside the AMT, "
                               "else overrides.csv beside it)")
+
+
+def _scheduler_argument(sub) -> None:
+    sub.add_argument("--scheduler", metavar="WHERE",
+                     help="run on Dask: local:N (N worker processes on this machine) or a scheduler address "
+                          "tcp://host:port (needs pip install 'straddles[dask]'); default: in this process")
 
 
 def _run_options(sub) -> None:
@@ -400,10 +420,20 @@ def _backtest(args) -> int:
     from .engine.pipeline import backtest
 
     _check_selection(args)
-    with _console(stderr=True).status("backtesting"):
-        result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
-                          days=not args.no_days, live_only=not args.all, out=args.out, cohorts=not args.no_cohorts,
-                          **_run_option_values(args))
+    if args.scheduler is None:
+        with _console(stderr=True).status("backtesting"):
+            result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
+                              days=not args.no_days, live_only=not args.all, out=args.out,
+                              cohorts=not args.no_cohorts, **_run_option_values(args))
+    else:
+        from .scale.executor import dask_client
+        from .scale.partition import partitioned_backtest
+
+        with dask_client(args.scheduler) as client, _progress(f"backtesting on {args.scheduler}") as advance:
+            result = partitioned_backtest(client, args.amt, args.prices, args.start, args.end, args.pattern,
+                                          args.overrides, days=not args.no_days, live_only=not args.all,
+                                          out=args.out, progress=advance, cohorts=not args.no_cohorts,
+                                          **_run_option_values(args))
     _print_summary(result, args.out)
     _warn_missing_prices(result, args)
     return 0
@@ -500,6 +530,35 @@ def _print_sweep(table, seconds: float, top: int = 10) -> None:
     for row in table.slice(0, top).to_pylist():
         view.add_row(row["name"], *("-" if row[c] is None else f"{row[c]:,.2f}" for c in columns[1:]))
     _console().print(view)
+
+
+def _grid(args) -> int:
+    from rich.table import Table
+
+    from .engine.amt import load_amt
+    from .scale.grid import grid
+
+    amt = load_amt(args.amt)
+    with _progress("variants") as advance:
+        result = grid(amt, args.prices, args.variants, args.start, args.end, args.pattern, args.overrides,
+                      live_only=not args.all, scheduler=args.scheduler, progress=advance)
+    result.write(args.out)
+    table = Table(title=f"{result.summary.num_rows} variants, expiries {args.start}-{args.end}")
+    columns = ("variant", "n_valued", "pnl", "ann_return", "ann_volatility", "sharpe", "max_drawdown")
+    for name in columns:
+        table.add_column(name, justify="left" if name == "variant" else "right")
+    for row in result.summary.select(list(columns)).to_pylist():
+        table.add_row(*(_cell(row[name]) for name in columns))
+    console = _console()
+    console.print(table)
+    console.print(f"wrote {args.out / 'summary.parquet'} and {args.out / 'asset_pnl.parquet'}")
+    return 0
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _explain(args) -> int:

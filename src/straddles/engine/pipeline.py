@@ -210,7 +210,7 @@ def as_backtest(source: Backtest | str | Path) -> Backtest:
 def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, pattern: str = ".",
              overrides=None, days: bool = True, live_only: bool = True, out: str | Path | None = None,
              asof=None, expiry_basis: str = "realized", greeks: bool = False, costs=None,
-             calendars=None, cohorts: bool = True) -> Backtest:
+             calendars=None, cohorts: bool = True, scheduler=None) -> Backtest:
     """Backtest every straddle the AMT implies for expiries in ``start_year``..``end_year``.
 
     ``prices`` is anything :func:`straddles.load_prices` accepts (a path, a table, a DataFrame, a
@@ -238,12 +238,23 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
     ``cohorts.parquet`` in ``out``) from the streamed day rows; without days this costs a second
     kernel pass over the straddles.
 
+    ``scheduler`` runs it on Dask instead of in this process: ``"local:N"`` (N worker processes),
+    a scheduler address or a ``dask.distributed.Client`` (see :mod:`straddles.scale.executor`);
+    the results are the same (:mod:`straddles.scale.partition`). ``prices`` must then be a path.
+
     >>> result = backtest("amt.yml", "prices.parquet", 2020, 2024)       # doctest: +SKIP
     >>> result.status_counts()["valued"], result.totals("class").num_rows  # doctest: +SKIP
     """
     with _cyclic_gc_paused():
-        return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out, cohorts,
-                         dict(asof=asof, expiry_basis=expiry_basis, greeks=greeks, costs=costs, calendars=calendars))
+        options = dict(asof=asof, expiry_basis=expiry_basis, greeks=greeks, costs=costs, calendars=calendars)
+        if scheduler is not None:  # the executor seam; scale/ builds on the engine, imported only here
+            from ..scale.executor import dask_client
+            from ..scale.partition import partitioned_backtest
+
+            with dask_client(scheduler) as client:
+                return partitioned_backtest(client, amt, prices, start_year, end_year, pattern, overrides, days,
+                                            live_only, out, cohorts=cohorts, **options)
+        return _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_only, out, cohorts, options)
 
 
 @contextmanager

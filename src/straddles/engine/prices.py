@@ -62,7 +62,7 @@ from .dates import day_label, day_number
 from ..errors import PriceStoreError
 from .outputs import atomic_path, remove_stale_temporaries
 
-__all__ = ["PriceStore", "load_prices", "write_prices", "REQUIRED_COLUMNS", "CACHE_LAYOUT_VERSION"]
+__all__ = ["PriceStore", "load_prices", "load_price_series", "write_prices", "REQUIRED_COLUMNS", "CACHE_LAYOUT_VERSION"]
 
 #: Columns every price source must have; any others are ignored.
 REQUIRED_COLUMNS = ("ticker", "field", "date", "value")
@@ -325,6 +325,42 @@ def load_prices(
     raise TypeError(f"load_prices: unsupported price source of type {type(source).__name__}")
 
 
+def load_price_series(
+    source, tickers: Sequence[str], *, cache: bool = True, cache_dir: str | os.PathLike | None = None
+) -> PriceStore:
+    """A store holding the series of ``tickers`` (every field of each), read without loading the
+    rest of the source: what a task of a partitioned run loads.
+
+    Each series holds exactly the rows it has in the full store (SPEC 9 applies per (ticker,
+    field, date) key), so a kernel run over the assets reading these tickers gives the same results
+    as against the full store. ``source`` is a :class:`PriceStore` (returned as is) or a path as
+    for :func:`load_prices`:
+
+    * when the source's memory-mapped cache exists (see :func:`load_prices`), that store is
+      returned: nothing is copied, and only the pages of the series a kernel actually reads are
+      ever loaded (shared by every process of the host);
+    * otherwise a Parquet file or folder is read with a ``ticker`` filter (row groups whose
+      statistics exclude the tickers are skipped), and nothing is cached;
+    * any other source is loaded whole (and cached) by :func:`load_prices`.
+    """
+    if isinstance(source, PriceStore):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"load_price_series: unsupported price source of type {type(source).__name__}")
+    location = _Location.parse(source)
+    if cache:
+        cached = _read_cache(_cache_file(location, cache_dir), location.text)
+        if cached is not None:
+            return cached
+    wanted = sorted(set(_as_str_sequence(tickers)))
+    if location.kind == "parquet":
+        return PriceStore.from_arrow(_read_parquet(location.path, location.text, wanted), location.text)
+    if location.kind == "directory":
+        parts = [_canonical_table(_read_parquet(f, str(f), wanted), str(f)) for f in location.parquet_files()]
+        return _build(pa.concat_tables(parts), location.text)
+    return _load_location(location, cache=cache, cache_dir=cache_dir)
+
+
 def write_prices(prices, path: str | os.PathLike) -> Path:
     """Write prices to a Parquet file atomically and return its path.
 
@@ -441,11 +477,8 @@ PARQUET_BATCH_ROWS = 1 << 20
 
 def _parquet_batches(path: Path, name: str):
     """The price columns of a Parquet file as one-batch tables of at most PARQUET_BATCH_ROWS rows."""
+    strings = _checked_string_columns(path, name)
     try:
-        schema = pq.read_schema(path)
-        _check_columns(schema.names, name)
-        # Reading string columns as dictionaries skips materializing millions of ticker strings.
-        strings = [c for c in ("ticker", "field") if pa.types.is_string(schema.field(c).type)]
         with pq.ParquetFile(path, read_dictionary=strings) as reader:
             empty = True
             for batch in reader.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=list(REQUIRED_COLUMNS)):
@@ -455,6 +488,27 @@ def _parquet_batches(path: Path, name: str):
                 yield reader.schema_arrow.empty_table().select(list(REQUIRED_COLUMNS))
     except (OSError, pa.ArrowException) as exc:
         raise PriceStoreError(f"{name}: cannot read Parquet file: {exc}") from exc
+
+
+def _read_parquet(path: Path, name: str, tickers: list[str] | None = None) -> pa.Table:
+    """The required columns of a Parquet file; only the rows of ``tickers`` when given."""
+    strings = _checked_string_columns(path, name)
+    filters = None if tickers is None else [("ticker", "in", tickers)]
+    try:
+        return pq.read_table(path, columns=list(REQUIRED_COLUMNS), read_dictionary=strings, filters=filters)
+    except (OSError, pa.ArrowException) as exc:
+        raise PriceStoreError(f"{name}: cannot read Parquet file: {exc}") from exc
+
+
+def _checked_string_columns(path: Path, name: str) -> list[str]:
+    """Check a Parquet file's columns; return its string key columns, read as dictionaries (that
+    skips materializing millions of ticker strings)."""
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise PriceStoreError(f"{name}: cannot read Parquet file: {exc}") from exc
+    _check_columns(schema.names, name)
+    return [c for c in ("ticker", "field") if pa.types.is_string(schema.field(c).type)]
 
 
 def _read_csv(location: _Location) -> PriceStore:

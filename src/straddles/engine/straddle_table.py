@@ -9,6 +9,7 @@ ones (``unsupported_expiry``, ``no_legs``, ``unsupported_model``, ``no_override`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,15 +161,19 @@ def expand(amt: Amt | str | Path, start_year: int, end_year: int, pattern: str =
 
 def build_straddles(amt: Amt | str | Path, start_year: int, end_year: int, pattern: str = ".",
                     live_only: bool = True, overrides: Overrides | str | Path | None = None,
-                    timer=None, calendars: Calendars | None = None) -> StraddleFrame:
+                    timer=None, calendars: Calendars | None = None,
+                    assets: Sequence[Asset] | None = None) -> StraddleFrame:
     """The straddle table as a :class:`StraddleFrame` (NumPy columns), for the kernels.
 
     ``timer``, a :class:`~straddles.engine.pipeline.StageTimer`, times the "expand straddles" and
     "resolve legs" stages. ``calendars`` (SPEC 6.5) makes BD anchors skip exchange holidays.
+    ``assets``, an explicit list of already selected (validated) assets in file order, replaces the
+    ``pattern``/``live_only`` selection: a partitioned run expands a slice of the selection this
+    way (its rows are then numbered within the slice, see :mod:`straddles.scale.partition`).
     """
     timer = timer or _no_timer
     with timer("expand straddles"):
-        frame = _expand(amt, start_year, end_year, pattern, live_only, overrides, calendars)
+        frame = _expand(amt, start_year, end_year, pattern, live_only, overrides, calendars, assets)
     with timer("resolve legs"):
         frame.legs = _resolve_legs(frame)
     return frame
@@ -179,13 +184,13 @@ def _no_timer(stage: str):
 
 
 def _expand(amt, start_year: int, end_year: int, pattern: str, live_only: bool, overrides,
-            calendars: Calendars | None = None) -> StraddleFrame:
+            calendars: Calendars | None = None, assets: Sequence[Asset] | None = None) -> StraddleFrame:
     """Every straddle with its months, anchors and price-independent status; legs come later."""
     if not isinstance(amt, Amt):
         amt = load_amt(amt)
     if end_year < start_year:
         raise StraddlesError(f"end year {end_year} is before start year {start_year}")
-    assets = amt.select(pattern, live_only)
+    assets = amt.select(pattern, live_only) if assets is None else list(assets)
     templates = [(index, entry) for index, asset in enumerate(assets) for entry in amt.entries(asset)]
     months = np.arange(start_year * 12, end_year * 12 + 12, dtype=np.int32)
     n_templates, n_months = len(templates), len(months)
