@@ -198,8 +198,8 @@ def build_app(results: Results, strategies: Strategies | None = None) -> Dash:
     app.layout = html.Div([
         html.H2(f"straddles explore: {results.folder}"),
         dcc.Tabs(id="tabs", value="backtest", children=[
-            dcc.Tab(label="Backtest", value="backtest", children=backtest_tab),
-            dcc.Tab(label="Strategy", value="strategy", children=_strategy_tab(views.strategies))]),
+            dcc.Tab(label="Backtest", value="backtest", id="backtest-tab", children=backtest_tab),
+            dcc.Tab(label="Strategy", value="strategy", id="strategy-tab", children=_strategy_tab(views.strategies))]),
     ], className="page")
     app.index_string = app.index_string.replace("</head>", f"<style>{_CSS}</style></head>")
 
