@@ -349,3 +349,86 @@ def test_cli_binds_to_this_machine_by_default():
 
     args = build_parser().parse_args(["explore", "results"])
     assert (args.host, args.port) == ("127.0.0.1", 8050)
+
+
+# --- the strategy tab (STRATEGY S7 names through one StrategyContext) --------------------------
+
+import dash  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from straddles.explore.app import STRATEGY_NUMBERS, Views, build_app  # noqa: E402
+from straddles.explore.strategy import DEFAULT_SPEC, NO_CUBE, Strategies, read_sweep, sweep_for  # noqa: E402
+
+SPECS = [DEFAULT_SPEC, "wpnl:rsi+streak:rank:std:abs:h", "npnl:mac.180.30:grank:none:none:gah"]
+
+
+@pytest.fixture(scope="module")
+def strategies(results):
+    return Strategies(results.backtest)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_strategy_view_equals_the_python_api(strategies, folder, spec):
+    """SPEC-S7: the tab's numbers are straddles.strategy(folder, spec)'s, through the shared context."""
+    view = strategies.run(spec)
+    expected = straddles.strategy(folder, spec)
+    assert view.name == expected.name
+    assert view.summary == pytest.approx(expected.summary(), rel=1e-12, abs=1e-12, nan_ok=True)
+    np.testing.assert_array_equal(view.dates, expected.pnl["date"].cast(pa.int32()).to_numpy())
+    for column in ("pnl", "pnl_long", "pnl_short"):
+        np.testing.assert_allclose(view.cumulative_bps[column], np.cumsum(expected.pnl[column].to_numpy()) * 1e4,
+                                   rtol=1e-12, atol=1e-9)
+    assert view.cumulative_bps["pnl"][-1] != 0
+
+
+def test_strategy_options_reach_the_strategy(strategies, folder):
+    """Inception, AMT multipliers, lag and leverage are passed as straddles.strategy's arguments (S1.6, S5)."""
+    options = dict(inception="month_start", amt_multipliers=True, lag=2, leverage=3.0)
+    view = strategies.run(DEFAULT_SPEC, **options)
+    expected = straddles.strategy(folder, DEFAULT_SPEC, **options)
+    assert view.summary == pytest.approx(expected.summary(), rel=1e-12, abs=1e-12, nan_ok=True)
+    assert view.summary != strategies.run(DEFAULT_SPEC).summary
+
+
+def test_strategy_tab_shows_a_bad_spec_as_one_line(results, strategies):
+    views = Views(results, strategies)
+    for spec, lag in (("garbage", 0), ("npnl:nosuch:rank:ivol:none:h", 0), (DEFAULT_SPEC, -1), (DEFAULT_SPEC, 1.5)):
+        error, cards, figure = views.strategy(spec, "entry", [], lag, None)
+        assert error.startswith("strategy: ") and "\n" not in error
+        assert cards is dash.no_update and figure is dash.no_update
+    error, cards, figure = views.strategy(DEFAULT_SPEC, "entry", [], None, "")
+    summary = strategies.run(DEFAULT_SPEC).summary
+    assert error == ""
+    assert [card.children[1].children for card in cards] == [fmt(summary[key]) for key, _, fmt in STRATEGY_NUMBERS]
+    book = next(trace for trace in figure["data"] if trace["name"] == "book")
+    assert np.frombuffer(base64.b64decode(book["y"]["bdata"]))[-1] == pytest.approx(
+        strategies.run(DEFAULT_SPEC).cumulative_bps["pnl"][-1], rel=1e-15)
+
+
+def test_sweep_table_default_and_override(results, folder, tmp_path):
+    """The folder's sweep.parquet by default, --sweep FILE instead; a row click opens its strategy."""
+    assert sweep_for(folder, None) is None
+    table = straddles.sweep(folder, ["npnl:mac.180.30:rank:ivol:none:h", "npnl:rsi:rank:ivol:none:h"])
+    path = tmp_path / "mine.parquet"
+    pq.write_table(table, path)
+    strategies = Strategies(results.backtest, sweep_for(folder, path))
+    best = table["name"][int(np.argmax(table["sharpe"].to_numpy()))].as_py()
+    assert strategies.default_spec() == best
+    views = Views(results, strategies)
+    assert views.sweep_pick({"rowId": best}) == best
+    assert "sweep-table" in str(build_app(results, strategies).layout)
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "bad.parquet")
+    with pytest.raises(StraddlesError, match="bad.parquet: a sweep file needs a 'name' column"):
+        read_sweep(tmp_path / "bad.parquet")
+
+
+def test_folder_without_cube_says_so(example_amt_path, prices, tmp_path):
+    straddles.backtest(example_amt_path, prices, 2023, 2024, days=False, cohorts=False).write(tmp_path)
+    assert not (tmp_path / "cohorts.parquet").exists()
+    results = Results(tmp_path)
+    strategies = Strategies(results.backtest)
+    assert strategies.unavailable == NO_CUBE
+    with pytest.raises(StraddlesError, match="cohorts.parquet"):
+        strategies.run(DEFAULT_SPEC)
+    layout = str(build_app(results).layout)
+    assert "strategy-unavailable" in layout and "strategy-spec" not in layout

@@ -160,3 +160,59 @@ def test_filter_changes_summary_and_chart_to_the_python_values(server, browser, 
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 50_000
     after = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir())
     assert after == before  # the app never writes into the results folder
+
+
+STRATEGY_CURVE = """
+const graph = document.querySelector('#strategy-chart .js-plotly-plot');
+if (!graph || !graph.data || !graph.layout.title.text.includes(arguments[0])) return null;
+const book = graph.data.find(trace => trace.name === 'book');
+return book ? book.y : null;
+"""
+
+
+def _strategy_book(driver, spec: str) -> np.ndarray | None:
+    """The strategy chart's ``book`` curve once the chart shows ``spec``."""
+    y = driver.execute_script(STRATEGY_CURVE, spec)
+    if isinstance(y, dict) and "bdata" in y:
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]).newbyteorder("<"))
+    return None if y is None else np.array(y, dtype=float)
+
+
+def test_strategy_tab_runs_a_typed_spec_like_the_python_api(server, browser, folder, tmp_path):
+    """STRATEGY S7: typing a spec in the strategy tab shows straddles.strategy's summary and curve."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from straddles.explore.app import STRATEGY_NUMBERS
+    from straddles.explore.strategy import DEFAULT_SPEC
+
+    browser.get(server)
+    _wait(browser, lambda d: d.find_elements(By.ID, "strategy-tab"), "the strategy tab")
+    browser.find_element(By.ID, "strategy-tab").click()
+    opening = straddles.strategy(folder, DEFAULT_SPEC).summary()
+    _wait(browser, lambda d: _text(d, "strategy-sharpe") == STRATEGY_NUMBERS[0][2](opening["sharpe"]),
+          "the default strategy's Sharpe")
+
+    spec = "wpnl:rsi+streak:rank:std:abs:h"
+    expected = straddles.strategy(folder, spec)
+    summary = expected.summary()
+    assert summary["sharpe"] != opening["sharpe"]
+    box = browser.find_element(By.ID, "strategy-spec")
+    box.send_keys(Keys.CONTROL + "a", Keys.DELETE)
+    box.send_keys(spec, Keys.ENTER)
+    book, = _wait(browser, lambda d: (lambda y: [y] if y is not None else None)(_strategy_book(d, spec)),
+                  "the typed strategy's chart")
+    for key, _, fmt in STRATEGY_NUMBERS:
+        assert _text(browser, f"strategy-{key}") == fmt(summary[key]), key
+    assert book[-1] == pytest.approx(float(np.sum(expected.pnl["pnl"].to_numpy())) * 1e4, rel=1e-12)
+    assert _text(browser, "strategy-error") == ""
+
+    box = browser.find_element(By.ID, "strategy-spec")
+    box.send_keys(Keys.CONTROL + "a", Keys.DELETE)
+    box.send_keys("npnl:nosuch:rank:ivol:none:h", Keys.ENTER)
+    _wait(browser, lambda d: _text(d, "strategy-error").startswith("strategy: no AMT signal_table row named 'nosuch'"),
+          "the bad spec's one-line error")
+    assert _text(browser, "strategy-sharpe") == STRATEGY_NUMBERS[0][2](summary["sharpe"])  # the last good numbers stay
+
+    screenshot = tmp_path / "explore-strategy.png"
+    assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 30_000

@@ -43,7 +43,8 @@ EXAMPLES = {
     "explain": ["straddles explain amt.yml --prices prices.parquet 'CL Comdty' 2024-06 1",
                 "straddles explain amt.yml --prices prices.parquet 'SPY US Equity' 2024-06 2 --start 2001"],
     "report": ["straddles report results/", "straddles report results/ --out ~/reports/run1.html"],
-    "explore": ["straddles explore results/", "straddles explore results/ --port 8060"],
+    "explore": ["straddles explore results/", "straddles explore results/ --port 8060",
+                "straddles explore results/ --sweep sweep.parquet"],
     "strategy": ["straddles strategy results/ npnl:mac.180.30+srp.365:grank:ivol:none:gah",
                  "straddles strategy results/ wpnl:rsi+clm:rank:std:abs:h --leverage 5 --out book/ --report book.html"],
     "sweep": ["straddles sweep results/ --grid grid.yml --out sweep.parquet",
@@ -230,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--port", type=int, default=8050, help="port to listen on (default 8050)")
     sub.add_argument("--host", default="127.0.0.1",
                      help="address to bind (default 127.0.0.1: this machine only; the app has no login)")
+    sub.add_argument("--sweep", type=Path, metavar="FILE",
+                     help="sweep Parquet file for the strategy tab (default: RESULTS_DIR/sweep.parquet if present)")
 
     sub = command("bench", "Time a backtest stage by stage (two runs; the first compiles) against a NumPy floor.",
                   _bench)
@@ -584,7 +587,7 @@ def _explore(args) -> int:
 
     _console(stderr=True).print(f"straddles explore: {args.dir} on http://{args.host}:{args.port}/ (Ctrl-C stops)",
                                 highlight=False)
-    serve(args.dir, host=args.host, port=args.port)
+    serve(args.dir, host=args.host, port=args.port, sweep=args.sweep)
     return 0
 
 

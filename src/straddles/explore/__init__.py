@@ -2,7 +2,7 @@
 
 :mod:`.data` computes each view's numbers (pure, no web framework), :mod:`.days` gives random
 access to the day table, :mod:`.figures` draws them with Plotly and :mod:`.app` lays them out
-in a Dash app. :func:`serve` opens a folder and runs the app until interrupted.
+in a Dash app; :mod:`.strategy` runs strategy specs for the strategy tab. :func:`serve` opens a folder and runs the app until interrupted.
 """
 
 from __future__ import annotations
@@ -26,8 +26,12 @@ def require_dash() -> None:
                              "pip install 'straddles[explore]'") from None
 
 
-def serve(folder: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+def serve(folder: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          sweep: str | Path | None = None) -> None:
     """Open the results ``folder`` and serve the explorer on ``http://host:port`` until interrupted.
+
+    ``sweep``: a sweep Parquet file (``straddles sweep --out``) for the strategy tab's table;
+    by default ``folder/sweep.parquet`` when present.
 
     Raises :class:`~straddles.StraddlesError` when the folder is not a results folder or the
     ``explore`` extra is missing. Binds to 127.0.0.1 unless told otherwise: the app has no login.
@@ -35,8 +39,10 @@ def serve(folder: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
     require_dash()
     from .app import build_app
     from .data import Filters, Results
+    from .strategy import Strategies, sweep_for
 
     results = Results(folder)
+    strategies = Strategies(results.backtest, sweep_for(results.folder, sweep))
     results.prepare_in_background()           # the day table, for instant drill-downs and entry filters
     results.view(Filters()).compute()         # the opening view, ready before the first request
-    build_app(results).run(host=host, port=port, debug=False)
+    build_app(results, strategies).run(host=host, port=port, debug=False)

@@ -11,17 +11,19 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import dash_ag_grid as dag
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from ..errors import StraddlesError
 from ..results.report import _num, _share
 from ..results.units import NOTIONAL, format_pnl, unit_label
+from ..strategies.cube import INCEPTIONS
 from . import figures
 from .data import Filters, Results
+from .strategy import Strategies
 
 #: minimum widths (pixels) of the grids' text columns; other columns take 100
-TEXT_WIDTHS = {"asset": 170, "class": 120, "straddle": 270, "meaning": 420, "status": 110, "date": 110,
+TEXT_WIDTHS = {"name": 330, "asset": 170, "class": 120, "straddle": 270, "meaning": 420, "status": 110, "date": 110,
                "entry_date": 110, "expiry_date": 110}
 #: number formats of the grids' columns (d3-format specifiers; the sort uses the raw numbers): P&L in
 #: units of notional with 4 significant digits (never a percentage: see straddles.results.units)
@@ -36,13 +38,28 @@ STRADDLE_COLUMNS = (("straddle_id", "id", INTEGER), ("straddle", "straddle", Non
                     ("entry_date", "entry", None), ("expiry_date", "expiry", None), ("status", "status", None),
                     ("weight", "weight", GENERAL), ("strike", "strike", GENERAL), ("strike_vol", "strike vol", GENERAL),
                     ("n_days", "days", INTEGER), ("pnl_sum", "P&L", PNL))
+#: the strategy tab's headline numbers: (key of StrategyResult.summary(), label, formatter)
+STRATEGY_NUMBERS = (("sharpe", "Sharpe", _num), ("sharpe_long", "long Sharpe", _num),
+                    ("sharpe_short", "short Sharpe", _num), ("ls_correlation", "L/S correlation", _num),
+                    ("ann_return_bps", "annual return, bps", lambda v: _num(v, 1)),
+                    ("ann_vol_bps", "annual vol, bps", lambda v: _num(v, 1)),
+                    ("max_drawdown_bps", "max drawdown, bps", lambda v: _num(v, 1)),
+                    ("hit_ratio", "hit ratio", _share))
+#: number formats of the sweep table's known columns (others: GENERAL)
+SWEEP_FORMATS = {"sharpe": NUMBER, "sharpe_long": NUMBER, "sharpe_short": NUMBER, "ls_correlation": NUMBER,
+                 "ann_return_bps": ",.1f", "ann_vol_bps": ",.1f", "max_drawdown_bps": ",.1f", "hit_ratio": SHARE,
+                 "ms": ",.1f"}
+SWEEP_HEADERS = {"name": "strategy", "sharpe_long": "long Sharpe", "sharpe_short": "short Sharpe",
+                 "ls_correlation": "L/S corr.", "ann_return_bps": "return, bps", "ann_vol_bps": "vol, bps",
+                 "max_drawdown_bps": "max DD, bps", "hit_ratio": "hit ratio", "ms": "run ms"}
 
 
 class Views:
     """The callbacks' bodies, one method each (see the module docstring)."""
 
-    def __init__(self, results: Results):
+    def __init__(self, results: Results, strategies: Strategies | None = None):
         self.results = results
+        self.strategies = strategies if strategies is not None else Strategies(results.backtest)
         self.colors = figures.class_colors(results.choices("class"))
 
     @staticmethod
@@ -118,16 +135,34 @@ class Views:
                   _grid("days-table", columns, _records(days), page_size=25)]
         return parts
 
+    def strategy(self, spec, inception, options, lag, leverage) -> tuple:
+        """The strategy tab: (error line, headline cards, cumulative chart) of ``spec`` run through
+        the app's one StrategyContext. A bad spec or option shows its one-line error and keeps the
+        previous numbers."""
+        try:
+            view = self.strategies.run(spec, inception or "entry", "amt_multipliers" in (options or ()),
+                                       _integer(lag), None if leverage in (None, "") else float(leverage))
+        except StraddlesError as exc:
+            return str(exc), no_update, no_update
+        cards = [_card(label, f"strategy-{key}", fmt(view.summary[key])) for key, label, fmt in STRATEGY_NUMBERS]
+        return "", cards, figures.strategy_cumulative(view)
 
-def build_app(results: Results) -> Dash:
-    """The Dash app over ``results`` (nothing is written anywhere)."""
-    views = Views(results)
+    @staticmethod
+    def sweep_pick(clicked) -> str:
+        """The spec of the sweep row clicked (its ``rowId`` is the strategy name)."""
+        if not clicked or clicked.get("rowId") is None:
+            raise PreventUpdate
+        return clicked["rowId"]
+
+
+def build_app(results: Results, strategies: Strategies | None = None) -> Dash:
+    """The Dash app over ``results`` and its strategy layer (nothing is written anywhere)."""
+    views = Views(results, strategies)
     app = Dash(__name__, title=f"straddles explore: {results.folder.name}")
     span = results.date_span()
     filters = ([Input(name, "value") for name in ("pattern", "classes", "groups", "schedules")]
                + [Input("dates", "start_date"), Input("dates", "end_date"), Input("entries", "value")])
-    app.layout = html.Div([
-        html.H2(f"straddles explore: {results.folder}"),
+    backtest_tab = [
         html.P(f"{len(results.asset_names)} assets, {results.backtest.straddles.num_rows:,} straddles; day table "
                + ("present" if results.days is not None else "absent (no day-by-day drill-down)")
                + f". P&L in {unit_label(NOTIONAL)}: long one unit of every straddle, unsized.", className="meta"),
@@ -159,6 +194,12 @@ def build_app(results: Results) -> Dash:
                   html.Div(_grid("status-table", (("status", "status", None), ("straddles", "straddles", INTEGER),
                                                   ("share", "share", SHARE), ("meaning", "meaning", None)),
                                  page_size=12), className="half")], className="row"),
+    ]
+    app.layout = html.Div([
+        html.H2(f"straddles explore: {results.folder}"),
+        dcc.Tabs(id="tabs", value="backtest", children=[
+            dcc.Tab(label="Backtest", value="backtest", id="backtest-tab", children=backtest_tab),
+            dcc.Tab(label="Strategy", value="strategy", id="strategy-tab", children=_strategy_tab(views.strategies))]),
     ], className="page")
     app.index_string = app.index_string.replace("</head>", f"<style>{_CSS}</style></head>")
 
@@ -170,7 +211,60 @@ def build_app(results: Results) -> Dash:
                  [Input("assets-table", "cellClicked")] + [State(i.component_id, i.component_property)
                                                            for i in filters])(views.asset_straddles)
     app.callback(Output("straddle-detail", "children"), Input("straddles-table", "cellClicked"))(views.straddle_detail)
+    if not views.strategies.unavailable:
+        app.callback([Output("strategy-error", "children"), Output("strategy-summary", "children"),
+                      Output("strategy-chart", "figure")],
+                     [Input("strategy-spec", "value"), Input("strategy-inception", "value"),
+                      Input("strategy-options", "value"), Input("strategy-lag", "value"),
+                      Input("strategy-leverage", "value")])(views.strategy)
+        if views.strategies.sweep is not None:
+            app.callback(Output("strategy-spec", "value"), Input("sweep-table", "cellClicked"))(views.sweep_pick)
     return app
+
+
+def _strategy_tab(strategies: Strategies) -> list:
+    """The strategy tab's layout: spec and options, headline numbers, cumulative chart, sweep table."""
+    if strategies.unavailable:
+        return [html.P(strategies.unavailable, id="strategy-unavailable", className="note")]
+    parts = [
+        html.Div([
+            html.Div([html.Label("strategy (input:signals:rank:arp:crp:hedge, STRATEGY S7; Enter runs it)"),
+                      dcc.Input(id="strategy-spec", type="text", value=strategies.default_spec(), debounce=True,
+                                style={"width": "460px"})], className="filter"),
+            html.Div([html.Label("inception"), dcc.Dropdown(id="strategy-inception", options=list(INCEPTIONS),
+                                                            value="entry", clearable=False)], className="filter wide"),
+            html.Div([html.Label("lag (days)"), dcc.Input(id="strategy-lag", type="number", min=0, step=1, value=0,
+                                                          debounce=True)], className="filter"),
+            html.Div([html.Label("leverage (empty: the AMT's)"),
+                      dcc.Input(id="strategy-leverage", type="number", min=0, value=None, debounce=True)],
+                     className="filter"),
+            dcc.Checklist(id="strategy-options", options=[{"label": " AMT group risk multipliers",
+                                                           "value": "amt_multipliers"}], value=[]),
+        ], className="filters"),
+        html.Div(id="strategy-error", className="error"),
+        html.Div(id="strategy-summary", className="cards"),
+        dcc.Graph(id="strategy-chart"),
+    ]
+    if strategies.sweep is not None:
+        columns = [(name, SWEEP_HEADERS.get(name, name), None if name == "name" else SWEEP_FORMATS.get(name, GENERAL))
+                   for name in strategies.sweep.column_names]
+        parts += [html.H3("Sweep (click a row to run that strategy)"),
+                  _grid("sweep-table", columns, _records(strategies.sweep, "name"), page_size=15,
+                        sort=("sharpe", "desc"))]
+    return parts
+
+
+def _integer(value) -> int:
+    """A lag from the number input (None, float or text) as an int; the strategy layer checks the range."""
+    if value in (None, ""):
+        return 0
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise StraddlesError(f"strategy: lag must be a non-negative integer, got {value!r}") from None
+    if number != int(number):
+        raise StraddlesError(f"strategy: lag must be a non-negative integer, got {value!r}")
+    return int(number)
 
 
 def _general(value) -> str:
@@ -238,4 +332,5 @@ body { font-family: system-ui, sans-serif; margin: 0; background: #fafafa; color
 .facts dt { color: #666; } .facts dd { margin: 0; }
 .legs td, .legs th { padding: 2px 10px; font-size: 12px; text-align: left; }
 .note { color: #555; font-style: italic; }
+.error { color: #b00020; font-size: 13px; min-height: 1em; margin-top: 8px; }
 """

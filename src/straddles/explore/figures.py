@@ -14,6 +14,7 @@ import base64
 import numpy as np
 
 from ..results.performance import TOTAL
+from .strategy import LEGS as STRATEGY_LEGS
 
 #: one colour per class, stable across filters (Plotly's qualitative palette)
 PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880", "#ff97ff",
@@ -115,6 +116,20 @@ def straddle_days(days) -> dict:
     traces = [{"type": "scatter", "mode": "lines", "name": "mv", "x": x, "y": typed_array(mv)},
               {"type": "scatter", "mode": "lines", "name": "cumulative pnl", "x": x, "y": typed_array(np.cumsum(pnl))}]
     return _figure(traces, title, xaxis={"type": "date"}, height=300)
+
+
+def strategy_cumulative(view) -> dict:
+    """A strategy's cumulative P&L in bps of capital: the book (black) and its long and short legs
+    (``view``: a :class:`~straddles.explore.strategy.StrategyView`)."""
+    title = f"Cumulative P&L of {view.name} (bps of capital)"
+    if not len(view.dates):
+        return _empty(title)
+    x = typed_array(view.dates.astype(np.int64) * float(_MS_PER_DAY))
+    styles = {"pnl": {"width": 2, "color": "black"}, "pnl_long": {"width": 1.2, "color": "#2ca02c"},
+              "pnl_short": {"width": 1.2, "color": "#d62728"}}
+    traces = [{"type": "scatter", "mode": "lines", "name": name, "x": x, "y": typed_array(view.cumulative_bps[column]),
+               "line": styles[column]} for column, name in STRATEGY_LEGS]
+    return _figure(traces, title, xaxis={"type": "date"}, hovermode="x unified")
 
 
 def class_colors(names: list[str]) -> dict[str, str]:
