@@ -89,11 +89,18 @@ def local_cluster(n_workers: int):
     distributed = require_distributed()
     threads = str(max(1, (os.cpu_count() or 1) // n_workers))
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}), NUMBA_NUM_THREADS=threads)
-    saved = {name: os.environ.get(name) for name in environ}
+    with _environ_kept(), dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=":0")
+
+
+@contextmanager
+def _environ_kept(names=("NUMBA_NUM_THREADS", "PYTHONHASHSEED")):
+    """Restore these environment variables of this process on exit: a local cluster's nannies
+    (threads of this process) set them before spawning a worker, also when they restart one."""
+    saved = {name: os.environ.get(name) for name in names}
     try:
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-            return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=":0")
+        yield
     finally:
         for name, value in saved.items():
             if value is None:
@@ -128,16 +135,17 @@ def run_tasks(client, function: Callable, items: Sequence, progress: Callable[[i
     done = 0
     if progress is not None:
         progress(0, len(futures))
-    try:
-        for future in distributed.as_completed(futures):
-            results[position[future.key]] = future.result()
-            done += 1
-            if progress is not None:
-                progress(done, len(futures))
-    except distributed.KilledWorker as exc:
-        raise StraddlesError(f"a task failed repeatedly because its worker died (out of memory?): {exc}") from None
-    finally:
-        client.cancel(futures)
+    with _environ_kept():  # a worker restarted meanwhile re-sets them here (see local_cluster)
+        try:
+            for future in distributed.as_completed(futures):
+                results[position[future.key]] = future.result()
+                done += 1
+                if progress is not None:
+                    progress(done, len(futures))
+        except distributed.KilledWorker as exc:
+            raise StraddlesError(f"a task failed repeatedly because its worker died (out of memory?): {exc}") from None
+        finally:
+            client.cancel(futures)
     return results
 
 
