@@ -181,16 +181,11 @@ def run_part(part: Part, amt: Amt, overrides, prices: str | PriceStore) -> PartR
     sink = _DayPart(ids, part.day_file) if part.days and part.day_file is not None else None
     in_memory = part.days and sink is None
     builder = CohortBuilder(frame.asset, frame.weight) if part.cohorts else None
-    kernel_sink = sink
-    if builder is not None and not in_memory:  # the cube fills from the streamed rows (local ids)
-        kernel_sink = builder if sink is None else _both(sink, builder)
     try:
         with KERNEL_LOCK:
-            # chunk_rows=0: each chunk holds at most one expiry year with day rows
-            result = run_kernel(frame, store, days=in_memory, day_sink=kernel_sink, chunk_rows=0,
-                                on_select=builder.layout if builder is not None else None)
-            if builder is not None and in_memory:
-                builder(result.days)
+            # chunk_rows=0: each chunk holds at most one expiry year with day rows; the kernel fills
+            # the cube (local ids) in its valuation pass, with or without day rows
+            result = run_kernel(frame, store, days=in_memory, day_sink=sink, chunk_rows=0, cube=builder)
     except BaseException:
         if sink is not None:
             sink.abort()
@@ -205,14 +200,6 @@ def run_part(part: Part, amt: Amt, overrides, prices: str | PriceStore) -> PartR
         day_table = days_table(dict(result.days, straddle_id=ids[result.days["straddle_id"]]))
     return PartResult(per_straddle, asset_pnl_table(frame, result), year_rows.astype(np.int64), day_table,
                       builder.result() if builder is not None else None)
-
-
-def _both(first, second):
-    """A day sink feeding ``first`` and then ``second``."""
-    def sink(chunk: dict) -> None:
-        first(chunk)
-        second(chunk)
-    return sink
 
 
 class _DayPart:
