@@ -25,9 +25,10 @@ from straddles.engine.prices import load_price_series, load_prices
 from straddles.engine.straddle_table import build_straddles
 from straddles.errors import StraddlesError
 from straddles.scale import executor, partition
+from straddles.strategies.cube import COHORTS_FILE
 from straddles.synth import synthesize
 
-OUTPUT_FILES = (STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE)
+OUTPUT_FILES = (STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE, COHORTS_FILE)
 REAL_SLICE = "Comdty|EURUSD|AUDCHF|SPY|KOSPI2|IBOXUMAE|EUR5Y5Y|USSW"
 
 
@@ -128,6 +129,20 @@ def test_partitioned_example_writes_the_same_files(client, small_tasks, example_
     assert got.timings["tasks"] > 0
     assert_same_folders(tmp_path / "one", tmp_path / "dask")
     assert got.straddles.equals(expected.straddles) and got.asset_pnl.equals(expected.asset_pnl)
+    assert_same_cohorts(expected.cohorts, got.cohorts)
+
+
+def assert_same_cohorts(expected, got) -> None:
+    """STRATEGY S1.5: the merged cube is the single-process cube, array for array, bit for bit."""
+    assert len(got) == len(expected) > 0 and len(set(got.asset.tolist())) > 1
+    for name in ("asset", "entry", "length", "offset", "count"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+        assert getattr(got, name).dtype == getattr(expected, name).dtype, name
+    assert list(got.columns) == list(expected.columns)
+    for name, values in expected.columns.items():
+        assert np.array_equal(got.columns[name].view(np.int64), values.view(np.int64)), name
+    assert got.settings == expected.settings and got.settings["signal_table"] is not None
+    assert got.to_arrow().equals(expected.to_arrow())
 
 
 def test_partitioned_example_in_memory_and_without_days(client, small_tasks, example_amt_path, example_prices,
@@ -136,10 +151,26 @@ def test_partitioned_example_in_memory_and_without_days(client, small_tasks, exa
     got = straddles.backtest(example_amt_path, example_prices, 2021, 2024, scheduler=client)
     for name in ("straddles", "days", "asset_pnl", "assets"):
         assert getattr(got, name).equals(getattr(expected, name)), name
+    assert_same_cohorts(expected.cohorts, got.cohorts)
     straddles.backtest(example_amt_path, example_prices, 2021, 2024, days=False, out=tmp_path / "one")
-    straddles.backtest(example_amt_path, example_prices, 2021, 2024, days=False, out=tmp_path / "dask",
-                       scheduler=client)
-    assert_same_folders(tmp_path / "one", tmp_path / "dask", (STRADDLES_FILE, ASSET_PNL_FILE, ASSETS_FILE))
+    got = straddles.backtest(example_amt_path, example_prices, 2021, 2024, days=False, out=tmp_path / "dask",
+                             scheduler=client)
+    assert_same_folders(tmp_path / "one", tmp_path / "dask", (STRADDLES_FILE, ASSET_PNL_FILE, ASSETS_FILE,
+                                                              COHORTS_FILE))
+    assert_same_cohorts(expected.cohorts, got.cohorts)
+
+
+def test_partitioned_without_cohorts_writes_no_cube(client, small_tasks, example_amt_path, example_prices, tmp_path):
+    for days in (True, False):
+        straddles.backtest(example_amt_path, example_prices, 2021, 2024, days=days, cohorts=False,
+                           out=tmp_path / f"one{days}")
+        got = straddles.backtest(example_amt_path, example_prices, 2021, 2024, days=days, cohorts=False,
+                                 out=tmp_path / f"dask{days}", scheduler=client)
+        assert got.cohorts is None
+        files = (STRADDLES_FILE, ASSET_PNL_FILE, ASSETS_FILE) + ((DAYS_FILE,) if days else ())
+        assert_same_folders(tmp_path / f"one{days}", tmp_path / f"dask{days}", files)
+    got = straddles.backtest(example_amt_path, example_prices, 2021, 2024, cohorts=False, scheduler=client)
+    assert got.cohorts is None and got.days is not None
 
 
 def test_partitioned_real_amt_slice_writes_the_same_files(client, small_tasks, real_amt_path, tmp_path):

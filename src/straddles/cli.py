@@ -197,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="YAML: a list of strategy names, or a mapping input/signals/rank/arp/crp/hedge -> lists")
     sub.add_argument("--out", type=Path, metavar="PARQUET", help="write the result table (.parquet or .csv)")
     _strategy_options(sub, capital=False)
+    _scheduler_argument(sub)
     sub = command("grid", "Run variants of a backtest (AMT edits, options) and write one summary table.", _grid)
     _amt_arguments(sub, years_required=True)
     sub.add_argument("--prices", required=True, help="price store (as for backtest)")
@@ -513,7 +514,7 @@ def _sweep(args) -> int:
     start = time.perf_counter()
     with _progress("sweeping strategies") as advance:
         table = sweep(args.dir, grid, inception=args.inception, amt_multipliers=args.amt_multipliers, lag=args.lag,
-                      leverage=args.leverage, progress=advance)
+                      leverage=args.leverage, progress=advance, scheduler=args.scheduler)
     seconds = time.perf_counter() - start
     _print_sweep(table, seconds)
     if args.out:

@@ -79,15 +79,34 @@ def dask_client(scheduler) -> Iterator:
 def local_cluster(n_workers: int):
     """A LocalCluster of N single-threaded worker processes whose kernels share the cores:
     NUMBA_NUM_THREADS is set before the processes start (numba reads it on import, and a worker
-    may import it while loading the caller's main module, before Dask's ``env`` would apply)."""
+    may import it while loading the caller's main module, before Dask's ``env`` would apply).
+
+    The nannies run in this process and set those variables in its own ``os.environ`` before they
+    spawn; ours is restored afterwards, since numba here re-reads NUMBA_NUM_THREADS when it
+    compiles and refuses a value that differs from its running thread pool."""
     import dask
 
     distributed = require_distributed()
     threads = str(max(1, (os.cpu_count() or 1) // n_workers))
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}), NUMBA_NUM_THREADS=threads)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    with _environ_kept(), dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                         dashboard_address=":0")
+
+
+@contextmanager
+def _environ_kept(names=("NUMBA_NUM_THREADS", "PYTHONHASHSEED")):
+    """Restore these environment variables of this process on exit: a local cluster's nannies
+    (threads of this process) set them before spawning a worker, also when they restart one."""
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _local_workers(scheduler: str) -> int:
@@ -116,16 +135,17 @@ def run_tasks(client, function: Callable, items: Sequence, progress: Callable[[i
     done = 0
     if progress is not None:
         progress(0, len(futures))
-    try:
-        for future in distributed.as_completed(futures):
-            results[position[future.key]] = future.result()
-            done += 1
-            if progress is not None:
-                progress(done, len(futures))
-    except distributed.KilledWorker as exc:
-        raise StraddlesError(f"a task failed repeatedly because its worker died (out of memory?): {exc}") from None
-    finally:
-        client.cancel(futures)
+    with _environ_kept():  # a worker restarted meanwhile re-sets them here (see local_cluster)
+        try:
+            for future in distributed.as_completed(futures):
+                results[position[future.key]] = future.result()
+                done += 1
+                if progress is not None:
+                    progress(done, len(futures))
+        except distributed.KilledWorker as exc:
+            raise StraddlesError(f"a task failed repeatedly because its worker died (out of memory?): {exc}") from None
+        finally:
+            client.cancel(futures)
     return results
 
 

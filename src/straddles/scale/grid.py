@@ -50,7 +50,7 @@ from .executor import KERNEL_LOCK, dask_client, run_tasks, warm_price_caches, wo
 SUMMARY_FILE, ASSET_PNL_FILE = "summary.parquet", "asset_pnl.parquet"
 #: arguments of straddles.backtest the grid sets itself
 _GRID_ARGUMENTS = {"amt", "prices", "start_year", "end_year", "pattern", "overrides", "days", "live_only", "out",
-                   "scheduler"}
+                   "scheduler", "cohorts"}
 _EDIT_KEYS = {"class", "pattern", "schedule", "entries", "entry_offset"}
 
 
@@ -117,12 +117,12 @@ def grid(amt: Amt | str | Path, prices, variants, start_year: int, end_year: int
 
 def run_variant(variant: Variant, amt: Amt, prices, start_year: int, end_year: int, pattern: str,
                 overrides, live_only: bool) -> tuple[pa.Table, pa.Table]:
-    """One variant's backtest (no day table): its summary row and its asset P&L."""
+    """One variant's backtest (no day table, no cohort cube): its summary row and its asset P&L."""
     from ..results.performance import stats
 
     with KERNEL_LOCK:
         result = backtest(apply_edits(amt, variant), prices, start_year, end_year, pattern, overrides, days=False,
-                          live_only=live_only, **variant.backtest)
+                          live_only=live_only, cohorts=False, **variant.backtest)
     statuses = result.status_counts()
     counts = pa.table({"variant": [variant.name], "n_straddles": [result.straddles.num_rows],
                        "n_valued": [statuses.get("valued", 0)],

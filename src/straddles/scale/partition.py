@@ -18,7 +18,12 @@ straddle table its columns) and merges the parts:
 * ``asset_pnl``: each part's rows (its assets, by date) concatenated in asset order;
 * the day table: each task writes its day rows as a Parquet part (global ids, sorted); the client
   reads the parts a few expiry years at a time, sorts each slice by ``straddle_id`` and writes
-  them as the same row groups the single-process day writer writes. The result is byte-identical.
+  them as the same row groups the single-process day writer writes. The result is byte-identical;
+* the cohort cube (STRATEGY S1.5): each task fills its slice's cube from its own day rows. A
+  cohort is one asset's, the cube is asset-major (cohorts by asset, then entry) and a task adds a
+  cell's day rows in global ``straddle_id`` order as a single process does (local ids map to
+  global ids in increasing order), so the parts' cubes, concatenated in asset order with the asset
+  index shifted by the slice's first asset, are the single-process cube to the bit.
 
 Outputs are written all-or-nothing as in :func:`~straddles.engine.pipeline.backtest`; the parts
 live in a hidden folder inside the output folder (which the workers must be able to write) and are
@@ -30,7 +35,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,17 +46,20 @@ import pyarrow.parquet as pq
 from ..engine.amt import Amt, Asset, load_amt
 from ..engine.kernel import DAY_CHUNK_ROWS, KernelResult, _chunks, run_kernel
 from ..engine.outputs import check_output_folder, parquet_options, parquet_writer, result_folder
-from ..engine.pipeline import (ASSET_PNL_FILE, ASSETS_FILE, DAYS_FILE, DAYS_SCHEMA, STRADDLES_FILE, Backtest,
+from ..engine.pipeline import (DAYS_FILE, DAYS_SCHEMA, Backtest,
                                StageTimer, asset_pnl_table, assets_table, days_table, straddle_table)
 from ..engine.prices import PriceStore, load_price_series
 from ..engine.straddle_table import StraddleFrame, build_straddles
 from ..errors import StraddlesError
+from ..strategies.cube import BASE_COLUMNS, CohortBuilder, Cohorts, amt_settings
 from .executor import KERNEL_LOCK, run_tasks, warm_price_caches, worker_prices
 
 #: straddle-days of span per task: about a second of kernel on one core without the day table
 #: (BENCHMARKS.md, "Dask"); fewer with the day table, whose rows cost more than the valuation
 TASK_STRADDLE_DAYS = 32_000_000
 TASK_STRADDLE_DAYS_WITH_DAY_TABLE = 12_000_000
+#: the kernel's per-straddle results a task sends back (SPEC 13.1 computed columns)
+PER_STRADDLE = ("status", "entry_date", "expiry_date", "strike", "strike_vol", "n_days", "pnl_sum")
 
 
 @dataclass(frozen=True)
@@ -68,17 +76,20 @@ class Part:
     end_year: int
     days: bool
     day_file: str | None
+    cohorts: bool = False
 
 
 @dataclass
 class PartResult:
     """What a task sends back: per-straddle kernel results in the slice's row order, its asset
-    P&L rows, and its day rows per expiry year (written to ``Part.day_file``, or held here)."""
+    P&L rows, its day rows per expiry year (written to ``Part.day_file``, or held here) and its
+    slice's cohort cube (asset indices local to the slice; None without ``Part.cohorts``)."""
 
     per_straddle: dict[str, np.ndarray]
     asset_pnl: pa.Table
     year_rows: np.ndarray
     days: pa.Table | None
+    cohorts: Cohorts | None = None
 
 
 def partitioned_backtest(client, amt: Amt | str | Path, prices, start_year: int, end_year: int,
@@ -109,19 +120,20 @@ def partitioned_backtest(client, amt: Amt | str | Path, prices, start_year: int,
         parts_dir.mkdir(parents=True)
     try:
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        parts = plan_parts(frame, start_year, end_year, days, parts_dir, n_workers=n_workers)
+        parts = plan_parts(frame, start_year, end_year, days, parts_dir, n_workers=n_workers, cohorts=cohorts)
         with timer("tasks"):
             warm_price_caches(client, prices)
             results = run_tasks(client, run_part, parts, progress, amt=amt, overrides=frame.overrides,
                                 prices=prices)
-        return _merge(frame, parts, results, days, out, timer)
+        settings = amt_settings(amt) if cohorts else None
+        return _merge(frame, parts, results, days, out, timer, settings)
     finally:
         if parts_dir is not None:
             shutil.rmtree(parts_dir, ignore_errors=True)
 
 
 def plan_parts(frame: StraddleFrame, start_year: int, end_year: int, days: bool, parts_dir: Path | None,
-               target: int | None = None, n_workers: int = 1) -> list[Part]:
+               target: int | None = None, n_workers: int = 1, cohorts: bool = False) -> list[Part]:
     """Contiguous asset slices of at least about ``target`` straddle-days of span each (default
     :data:`TASK_STRADDLE_DAYS`, or :data:`TASK_STRADDLE_DAYS_WITH_DAY_TABLE` with ``days``), of
     equal cost; once there are more slices than workers, a multiple of ``n_workers`` of them, so
@@ -146,7 +158,7 @@ def plan_parts(frame: StraddleFrame, start_year: int, end_year: int, days: bool,
         day_file = str(parts_dir / f"part-{number:05d}.parquet") if parts_dir is not None else None
         parts.append(Part(number, tuple(frame.assets[lo:hi]), int(lo), int(first_template[number]),
                           int(first_template[number + 1] - first_template[number]), len(frame.templates),
-                          start_year, end_year, days, day_file))
+                          start_year, end_year, days, day_file, cohorts))
     return parts
 
 
@@ -158,7 +170,8 @@ def global_ids(n_rows: int, part_templates: int, first_template: int, n_template
 
 
 def run_part(part: Part, amt: Amt, overrides, prices: str | PriceStore) -> PartResult:
-    """The task: expand the slice, load its series, run the kernel, write its day rows."""
+    """The task: expand the slice, load its series, run the kernel, write its day rows and fill
+    its cohort cube."""
     frame = build_straddles(amt, part.start_year, part.end_year, overrides=overrides, assets=part.assets)
     store = load_price_series(prices, frame.catalog.tickers)
     if len(frame.templates) != part.templates:
@@ -167,29 +180,26 @@ def run_part(part: Part, amt: Amt, overrides, prices: str | PriceStore) -> PartR
     ids = global_ids(len(frame), part.templates, part.first_template, part.n_templates)
     sink = _DayPart(ids, part.day_file) if part.days and part.day_file is not None else None
     in_memory = part.days and sink is None
+    builder = CohortBuilder(frame.asset, frame.weight) if part.cohorts else None
     try:
         with KERNEL_LOCK:
-            # chunk_rows=0: each chunk holds at most one expiry year with day rows
-            result = run_kernel(frame, store, days=in_memory, day_sink=sink, chunk_rows=0)
+            # chunk_rows=0: each chunk holds at most one expiry year with day rows; the kernel fills
+            # the cube (local ids) in its valuation pass, with or without day rows
+            result = run_kernel(frame, store, days=in_memory, day_sink=sink, chunk_rows=0, cube=builder)
     except BaseException:
         if sink is not None:
             sink.abort()
         raise
     if sink is not None:
         sink.close()
-    per_straddle = {f.name: getattr(result, f.name) for f in fields(result)
-                    if _is_per_straddle(result, f.name, len(frame))}
+    per_straddle = {name: getattr(result, name) for name in PER_STRADDLE}
     year = frame.expiry_month // 12 - part.start_year
     year_rows = np.bincount(year, weights=result.n_days, minlength=part.end_year - part.start_year + 1)
     day_table = None
     if in_memory:
         day_table = days_table(dict(result.days, straddle_id=ids[result.days["straddle_id"]]))
-    return PartResult(per_straddle, asset_pnl_table(frame, result), year_rows.astype(np.int64), day_table)
-
-
-def _is_per_straddle(result: KernelResult, name: str, n: int) -> bool:
-    value = getattr(result, name)
-    return isinstance(value, np.ndarray) and value.shape == (n,)
+    return PartResult(per_straddle, asset_pnl_table(frame, result), year_rows.astype(np.int64), day_table,
+                      builder.result() if builder is not None else None)
 
 
 class _DayPart:
@@ -221,8 +231,9 @@ class _DayPart:
 
 
 def _merge(frame: StraddleFrame, parts: list[Part], results: list[PartResult], days: bool, out,
-           timer: StageTimer) -> Backtest:
-    """The single-process outputs from the parts (see the module docstring)."""
+           timer: StageTimer, settings: dict | None = None) -> Backtest:
+    """The single-process outputs from the parts (see the module docstring); the cohort cube
+    (carrying the AMT ``settings``) when they are given."""
     with timer("merge"):
         merged = _merged_kernel_result(frame, parts, results)
         asset_pnl = _merged_asset_pnl(frame, parts, results)
@@ -231,8 +242,9 @@ def _merge(frame: StraddleFrame, parts: list[Part], results: list[PartResult], d
         day_table = None
         if days and out is None:
             day_table = _sorted_by_id(pa.concat_tables([result.days for result in results]))
+        cube = _merged_cohorts(parts, results, settings) if settings is not None else None
     backtest = Backtest(straddles=straddles, days=day_table, asset_pnl=asset_pnl, assets=assets,
-                        timings=timer.seconds)
+                        timings=timer.seconds, cohorts=cube)
     if out is not None:
         with timer("write outputs"):
             _write(Path(out), backtest, parts, results, frame, days)
@@ -249,9 +261,10 @@ def _merged_kernel_result(frame: StraddleFrame, parts: list[Part], results: list
             if name not in merged:
                 merged[name] = np.empty(n, dtype=values.dtype)
             merged[name][ids] = values
-    empty_grid = np.zeros((0, 0))
-    grids = {f.name: empty_grid for f in fields(KernelResult) if f.name.startswith("grid_") and f.name != "grid_origin"}
-    return KernelResult(**merged, **grids, grid_origin=0, days=None)
+    # the straddle table reads only the per-straddle results: the grids stay empty
+    no_cells, no_assets = np.zeros(0), np.zeros(0, np.int64)
+    return KernelResult(**merged, grid_offsets=np.zeros(1, np.int64), grid_first_day=no_assets, grid_pnl=no_cells,
+                        grid_opnl=no_cells, grid_hpnl=no_cells, grid_count=no_assets, days=None)
 
 
 def _merged_asset_pnl(frame: StraddleFrame, parts: list[Part], results: list[PartResult]) -> pa.Table:
@@ -267,6 +280,24 @@ def _merged_asset_pnl(frame: StraddleFrame, parts: list[Part], results: list[Par
     return table.set_column(0, "asset", asset)
 
 
+def _merged_cohorts(parts: list[Part], results: list[PartResult], settings: dict) -> Cohorts:
+    """The parts' cubes concatenated in asset order (see the module docstring)."""
+    cubes = [result.cohorts for result in results]
+    names = list(cubes[0].columns) if cubes else [*BASE_COLUMNS, "vol", "weight"]
+    length = np.concatenate([cube.length for cube in cubes] or [np.zeros(0, np.int32)])
+    offset = np.zeros(len(length) + 1, np.int64)
+    np.cumsum(length, out=offset[1:])
+
+    def joined(arrays, dtype):
+        return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+
+    asset = joined([cube.asset + part.first_asset for part, cube in zip(parts, cubes)], np.int32)
+    return Cohorts(asset=asset, entry=joined([cube.entry for cube in cubes], np.int32), length=length,
+                   offset=offset, columns={name: joined([cube.columns[name] for cube in cubes], np.float64)
+                                           for name in names},
+                   count=joined([cube.count for cube in cubes], np.int32), settings=settings)
+
+
 def _sorted_by_id(table: pa.Table) -> pa.Table:
     """Day rows of several parts in (straddle_id, date) order (each part's rows are already in
     that order; a stable sort on the id keeps the dates in order)."""
@@ -279,8 +310,7 @@ def _write(directory: Path, backtest: Backtest, parts: list[Part], results: list
     with result_folder(directory) as temporary:
         if days:
             _write_days(temporary(DAYS_FILE), parts, results, frame)
-        for name, table in ((STRADDLES_FILE, backtest.straddles), (ASSET_PNL_FILE, backtest.asset_pnl),
-                            (ASSETS_FILE, backtest.assets)):
+        for name, table in backtest.tables().items():  # without days: the day table is not held
             parquet_writer(table)(temporary(name))
 
 

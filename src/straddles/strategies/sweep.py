@@ -20,6 +20,7 @@ from ..results.performance import (annualized_return, annualized_volatility, dai
 from .api import book_series, daily_pnl, pnl_table, strategy_weights
 from ..errors import StrategyError
 from .context import StrategyContext
+from .cube import INCEPTIONS
 from .spec import StrategySpec, grid_specs
 
 #: the result table's schema, one row per strategy
@@ -70,16 +71,29 @@ def run_batch(context: StrategyContext, names: Sequence[str | StrategySpec], inc
 
 def sweep(source, grid: Iterable[str] | Mapping, inception: str = "entry", amt_multipliers: bool = False,
           lag: int = 0, leverage: float | None = None, progress: Callable[[int, int], None] | None = None,
-          context: StrategyContext | None = None) -> pa.Table:
+          context: StrategyContext | None = None, scheduler=None) -> pa.Table:
     """Run every strategy of ``grid`` (a list of names or a mapping of field -> values, S7) on a
     backtest or results folder; rows sorted by Sharpe, descending (undefined last).
 
-    ``progress(done, total)`` is called after each batch.
+    ``progress(done, total)`` is called after each batch. ``scheduler`` runs the batches on Dask
+    (``"local:N"``, an address or a ``dask.distributed.Client``; ``source`` must then be a results
+    folder): the same table but for the ``ms`` column (:mod:`straddles.scale.sweep`).
 
     >>> table = straddles.sweep("results", {"signals": ["mac.180.30", "srp.365"],
     ...                                     "hedge": ["none", "h"]})          # doctest: +SKIP
     """
     specs = grid_specs(grid)
+    if scheduler is not None:  # the executor seam; scale/ is imported only here
+        from ..scale.executor import dask_client
+        from ..scale.sweep import distributed_sweep
+
+        if context is not None:
+            raise StrategyError("sweep: context= is for an in-process sweep; a scheduler's workers load their own")
+        if inception not in INCEPTIONS:
+            raise StrategyError(f"strategy: inception must be one of {', '.join(INCEPTIONS)}, got {inception!r}")
+        with dask_client(scheduler) as client:
+            return distributed_sweep(client, source, [str(spec) for spec in specs], inception, amt_multipliers, lag,
+                                     leverage, progress)
     ctx = context or StrategyContext(source)
     ctx.lock(inception)
     parts = []
