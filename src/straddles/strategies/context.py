@@ -15,7 +15,7 @@ import numpy as np
 from ..engine.pipeline import Backtest, as_backtest, load_backtest
 from ..errors import StrategyError
 from . import nb
-from .cube import INCEPTIONS, Cohorts, base_matrices, books
+from .cube import INCEPTIONS, Cohorts, base_matrices, many_books
 
 #: EMA window of the risk estimates (S5) and of the hedge's moments (S6)
 RISK_WINDOW = 365
@@ -100,18 +100,28 @@ class StrategyContext:
         [days, buckets]}`` (``[days]`` for ``total``) with side ``long``, ``short`` and ``all``,
         NaN where no straddle of the bucket has a pnl. ``origin`` is W's first day (default: the
         grid's)."""
+        return self.many_books([W], inception, columns, scope, origin)[0]
+
+    def many_books(self, weights: list[np.ndarray], inception: str, columns=("pnl",), scope: str = "asset",
+                   origin: int | None = None) -> list[dict]:
+        """:meth:`books` of several weight matrices (same shape), one dict each, from one pass
+        over the cube (a sweep's final books)."""
         bucket, n_buckets, has = self._scopes[scope]
         order = self.cached("lock order", self.cohorts.lock_order)
-        long_, short = books(self.cohorts, W, self.start if origin is None else origin, self.lock(inception),
-                             self.start, self.n_days, self.values(tuple(columns)), bucket, n_buckets, order)
-        out = {}
-        for k, column in enumerate(columns):
-            sides = {"long": long_[k].T, "short": short[k].T}
-            sides["all"] = sides["long"] + sides["short"]
-            for side, value in sides.items():
-                value = np.where(has, value, np.nan)
-                out[side, column] = value[:, 0] if scope == "total" else value
-        return out
+        long_, short = many_books(self.cohorts, weights, self.start if origin is None else origin,
+                                  self.lock(inception), self.start, self.n_days, self.values(tuple(columns)), bucket,
+                                  n_buckets, order)
+        results = []
+        for m in range(len(weights)):
+            out = {}
+            for k, column in enumerate(columns):
+                sides = {"long": long_[m, k].T, "short": short[m, k].T}
+                sides["all"] = sides["long"] + sides["short"]
+                for side, value in sides.items():
+                    value = np.where(has, value, np.nan)
+                    out[side, column] = value[:, 0] if scope == "total" else value
+            results.append(out)
+        return results
 
     def ema(self, x: np.ndarray, n: int = RISK_WINDOW) -> np.ndarray:
         return nb.ema(np.ascontiguousarray(x), n)

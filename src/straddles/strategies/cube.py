@@ -222,20 +222,31 @@ def books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_s
     the lock (S1.4): ``Σ_k w_k·x_k(d)·W[lock_k, a_k]`` over each bucket's cohorts, with
     ``max(W, 0)`` and ``min(W, 0)``.
 
-    ``values`` is ``float64[n_cols, n_cells]`` (cube columns stacked, see :meth:`Cohorts.stacked`);
+    ``values`` is ``float64[n_cols, n_cells]`` (cube columns stacked, see
+    :meth:`~straddles.strategies.context.StrategyContext.values`);
     ``bucket`` maps each cohort to a bucket (default: its asset). Returns ``(long, short)``, each
     ``float64[n_cols, n_buckets, n_days]`` over the grid of ``n_days`` days from ``grid_start``,
     0 (not NaN) where the bucket has no pnl. One pass over the cube. ``order`` is
     :meth:`Cohorts.lock_order` (computed when not given).
     """
+    long_, short = many_books(cohorts, [W], origin, lock, grid_start, n_days, values, bucket, n_buckets, order)
+    return long_[0], short[0]
+
+
+def many_books(cohorts: Cohorts, weights: list[np.ndarray], origin: int, lock: np.ndarray, grid_start: int,
+               n_days: int, values: np.ndarray, bucket: np.ndarray | None = None, n_buckets: int | None = None,
+               order: np.ndarray | None = None):
+    """:func:`books` of several weight matrices (same shape and origin) in one pass over the cube:
+    ``(long, short)``, each ``float64[len(weights), n_cols, n_buckets, n_days]``; book ``m`` equals
+    ``books(..., weights[m], ...)`` exactly (each cell sums the same terms in the same order)."""
     from . import nb
 
     order = cohorts.lock_order() if order is None else order
-    wc = nb.cohort_weights(W, origin, lock, cohorts.asset, order)
+    wc = np.stack([nb.cohort_weights(W, origin, lock, cohorts.asset, order) for W in weights])
     if bucket is None:
-        bucket, n_buckets = cohorts.asset, W.shape[1]
-    long_ = np.zeros((len(values), n_buckets, n_days))
-    short = np.zeros((len(values), n_buckets, n_days))
+        bucket, n_buckets = cohorts.asset, weights[0].shape[1]
+    long_ = np.zeros((len(weights), len(values), n_buckets, n_days))
+    short = np.zeros((len(weights), len(values), n_buckets, n_days))
     nb.cohort_books(values, bucket, cohorts.entry.astype(np.int64) - grid_start, cohorts.length, cohorts.offset,
                     wc, long_, short)
     return long_, short
