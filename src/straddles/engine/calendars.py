@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from .dates import day_label, weekday
 from ..errors import StraddlesError
+from .settings_files import read_settings
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,7 @@ def calendars_option(value) -> Calendars | None:
 def load_calendars(path: str | Path) -> Calendars:
     """Read a calendars YAML file: a mapping ``"Underlying regex": CALENDAR`` (e.g. ``Curncy$: XNYS``)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise StraddlesError(f"{path}: cannot read calendars file: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise StraddlesError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, Mapping):
-        raise StraddlesError(f"{path}: a calendars file is a mapping 'Underlying regex: CALENDAR'")
-    return _from_mapping(data, str(path))
+    return _from_mapping(read_settings(path, "calendars file", "a mapping 'Underlying regex: CALENDAR'"), str(path))
 
 
 def _from_mapping(mapping: Mapping, source: str) -> Calendars:

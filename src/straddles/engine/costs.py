@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ..errors import AmtError, StraddlesError
+from .settings_files import read_settings
 
 #: the YAML keys of a cost file (the fields of CostModel)
 COST_FIELDS = ("slippage", "slippage_factor", "class_spread", "hedge_bps")
@@ -84,14 +84,7 @@ def cost_model(costs) -> CostModel | None:
 def load_cost_model(path: str | Path) -> CostModel:
     """Read a cost YAML file with the keys of :data:`COST_FIELDS` (all optional)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise StraddlesError(f"{path}: cannot read cost file: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise StraddlesError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, Mapping):
-        raise StraddlesError(f"{path}: a cost file is a mapping with keys {', '.join(COST_FIELDS)}")
+    data = read_settings(path, "cost file", f"a mapping with keys {', '.join(COST_FIELDS)}", allow_empty=True)
     unknown = sorted(set(map(str, data)) - set(COST_FIELDS))
     if unknown:
         raise StraddlesError(f"{path}: unknown key {unknown[0]!r} (expected {', '.join(COST_FIELDS)})")
