@@ -14,6 +14,7 @@ from straddles.engine.kernel import run_kernel
 from straddles.engine.legs import LEG_NAMES
 from straddles.engine.pipeline import days_table, straddle_table
 from straddles.engine.prices import PriceStore
+from straddles.strategies import nb
 from straddles.strategies import reference as ref
 from straddles.strategies.cube import CohortBuilder, Cohorts, base_matrices, books, many_books
 from straddles.synth import synthesize
@@ -136,9 +137,10 @@ def test_many_books_in_one_pass_equal_one_pass_each(seed, tmp_path):
     weights = [rng.normal(size=(n_days, n_assets)) for _ in range(3)]
     weights[1][rng.random(weights[1].shape) < 0.3] = np.nan
     values = np.stack([cube.columns[name] for name in ("pnl", "opnl")])
-    lock = cube.lock_days("entry")
-    for bucket, n_buckets in ((None, None), (np.zeros(len(cube), np.int64), 1)):
-        long_, short = many_books(cube, weights, start, lock, start, n_days, values, bucket, n_buckets)
+    lock, order = cube.lock_days("entry"), cube.lock_order()
+    held = np.stack([nb.cohort_weights(W, start, lock, cube.asset, order) for W in weights])
+    for bucket, n_buckets in ((cube.asset, n_assets), (np.zeros(len(cube), np.int64), 1)):
+        long_, short = many_books(cube, held, start, n_days, values, bucket, n_buckets)
         for m, W in enumerate(weights):
             one_long, one_short = books(cube, W, start, lock, start, n_days, values, bucket, n_buckets)
             np.testing.assert_array_equal(long_[m], one_long)

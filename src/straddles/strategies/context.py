@@ -100,19 +100,23 @@ class StrategyContext:
         [days, buckets]}`` (``[days]`` for ``total``) with side ``long``, ``short`` and ``all``,
         NaN where no straddle of the bucket has a pnl. ``origin`` is W's first day (default: the
         grid's)."""
-        return self.many_books([W], inception, columns, scope, origin)[0]
+        return self.many_books(self.held(W, inception, origin)[None, :], scope, columns)[0]
 
-    def many_books(self, weights: list[np.ndarray], inception: str, columns=("pnl",), scope: str = "asset",
-                   origin: int | None = None) -> list[dict]:
-        """:meth:`books` of several weight matrices (same shape), one dict each, from one pass
-        over the cube (a sweep's final books)."""
-        bucket, n_buckets, has = self._scopes[scope]
+    def held(self, W: np.ndarray, inception: str, origin: int | None = None) -> np.ndarray:
+        """The weight each cohort holds under W through the lock (S1.3): ``float64[cohorts]``."""
         order = self.cached("lock order", self.cohorts.lock_order)
-        long_, short = many_books(self.cohorts, weights, self.start if origin is None else origin,
-                                  self.lock(inception), self.start, self.n_days, self.values(tuple(columns)), bucket,
-                                  n_buckets, order)
+        return nb.cohort_weights(W, self.start if origin is None else origin, self.lock(inception),
+                                 self.cohorts.asset, order)
+
+    def many_books(self, held: np.ndarray, scope: str = "asset", columns=("pnl",)) -> list[dict]:
+        """:meth:`books` of several weight matrices, one dict each, from one pass over the cube
+        (a sweep's final books): ``held[m]`` is :meth:`held` of matrix ``m``, so a batch keeps one
+        small vector per strategy instead of its matrix."""
+        bucket, n_buckets, has = self._scopes[scope]
+        long_, short = many_books(self.cohorts, held, self.start, self.n_days, self.values(tuple(columns)),
+                                  bucket, n_buckets)
         results = []
-        for m in range(len(weights)):
+        for m in range(len(held)):
             out = {}
             for k, column in enumerate(columns):
                 sides = {"long": long_[m, k].T, "short": short[m, k].T}

@@ -229,26 +229,28 @@ def books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_s
     0 (not NaN) where the bucket has no pnl. One pass over the cube. ``order`` is
     :meth:`Cohorts.lock_order` (computed when not given).
     """
-    long_, short = many_books(cohorts, [W], origin, lock, grid_start, n_days, values, bucket, n_buckets, order)
-    return long_[0], short[0]
-
-
-def many_books(cohorts: Cohorts, weights: list[np.ndarray], origin: int, lock: np.ndarray, grid_start: int,
-               n_days: int, values: np.ndarray, bucket: np.ndarray | None = None, n_buckets: int | None = None,
-               order: np.ndarray | None = None):
-    """:func:`books` of several weight matrices (same shape and origin) in one pass over the cube:
-    ``(long, short)``, each ``float64[len(weights), n_cols, n_buckets, n_days]``; book ``m`` equals
-    ``books(..., weights[m], ...)`` exactly (each cell sums the same terms in the same order)."""
     from . import nb
 
     order = cohorts.lock_order() if order is None else order
-    wc = np.stack([nb.cohort_weights(W, origin, lock, cohorts.asset, order) for W in weights])
+    held = nb.cohort_weights(W, origin, lock, cohorts.asset, order)[None, :]
     if bucket is None:
-        bucket, n_buckets = cohorts.asset, weights[0].shape[1]
-    long_ = np.zeros((len(weights), len(values), n_buckets, n_days))
-    short = np.zeros((len(weights), len(values), n_buckets, n_days))
+        bucket, n_buckets = cohorts.asset, W.shape[1]
+    long_, short = many_books(cohorts, held, grid_start, n_days, values, bucket, n_buckets)
+    return long_[0], short[0]
+
+
+def many_books(cohorts: Cohorts, held: np.ndarray, grid_start: int, n_days: int, values: np.ndarray,
+               bucket: np.ndarray, n_buckets: int):
+    """:func:`books` of several weight matrices in one pass over the cube, given the weight each
+    cohort holds under each (``held[m]``, from :func:`~straddles.strategies.nb.cohort_weights`):
+    ``(long, short)``, each ``float64[len(held), n_cols, n_buckets, n_days]``; book ``m`` equals
+    :func:`books` of matrix ``m`` exactly (each cell sums the same terms in the same order)."""
+    from . import nb
+
+    long_ = np.zeros((len(held), len(values), n_buckets, n_days))
+    short = np.zeros((len(held), len(values), n_buckets, n_days))
     nb.cohort_books(values, bucket, cohorts.entry.astype(np.int64) - grid_start, cohorts.length, cohorts.offset,
-                    wc, long_, short)
+                    np.ascontiguousarray(held), long_, short)
     return long_, short
 
 

@@ -59,16 +59,16 @@ def run_batch(context: StrategyContext, names: Sequence[str | StrategySpec], inc
     """
     leverage = context.default_leverage if leverage is None else float(leverage)
     rows = {field.name: [] for field in SCHEMA}
-    specs, weights, own = [], [], []
+    specs, held, own = [], [], []
     for name in names:
         start = time.perf_counter()
         spec = StrategySpec.parse(name)
         specs.append(spec)
-        weights.append(strategy_weights(context, spec, inception, amt_multipliers, lag))
+        held.append(context.held(strategy_weights(context, spec, inception, amt_multipliers, lag), inception))
         own.append(time.perf_counter() - start)
     start = time.perf_counter()
-    all_books = context.many_books(weights, inception, scope="total") if weights else []
-    shared = (time.perf_counter() - start) / max(len(weights), 1)
+    all_books = context.many_books(np.stack(held), scope="total") if held else []
+    shared = (time.perf_counter() - start) / max(len(held), 1)
     for spec, books, seconds in zip(specs, all_books, own):
         start = time.perf_counter()
         numbers = headline(context.dates, daily_pnl({key: value * leverage for key, value in books.items()}))
