@@ -10,7 +10,7 @@ from hypothesis import strategies as hs
 import straddles
 from random_cases import random_case
 from straddles.engine import status as st
-from straddles.engine.kernel import run_kernel
+from straddles.engine.kernel import KernelOptions, run_kernel
 from straddles.engine.legs import LEG_NAMES
 from straddles.engine.pipeline import days_table, straddle_table
 from straddles.engine.prices import PriceStore
@@ -145,6 +145,43 @@ def test_many_books_in_one_pass_equal_one_pass_each(seed, tmp_path):
             one_long, one_short = books(cube, W, start, lock, start, n_days, values, bucket, n_buckets)
             np.testing.assert_array_equal(long_[m], one_long)
             np.testing.assert_array_equal(short[m], one_short)
+
+
+def _kernel_options(frame, rng):
+    """Random SPEC 16-18 options: Greeks and attribution, costs, a point-in-time cut (or none)."""
+    greeks, costs = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+    asof = None
+    if rng.random() < 0.3 and len(frame):
+        asof = int(rng.integers(frame.span_start.min(), frame.span_end.max() + 1))
+    return KernelOptions(asof=asof, greeks=greeks,
+                         option_spread=rng.uniform(0, 0.02, len(frame)) if costs else None,
+                         hedge_bps=rng.uniform(0, 5, len(frame)) if costs else None)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_kernel_filled_cube_equals_the_day_row_cube_bitwise(seed, tmp_path):
+    """SPEC-S1.5: the cube the kernel fills in its VALUE pass (no day rows) is bit for bit the cube
+    scattered from the day rows (the oracle above), with the SPEC 16-18 columns when on, and the
+    run's other outputs (grids, straddle sums) are those of a run without a cube."""
+    frame, prices = random_case(seed, tmp_path)
+    store = PriceStore.from_arrow(prices)
+    options = _kernel_options(frame, np.random.default_rng(seed))
+    rows = CohortBuilder(frame.asset, frame.weight)
+    with_days = run_kernel(frame, store, days=True, options=options, on_select=rows.layout)
+    rows(with_days.days)
+    for days in (False, True):
+        builder = CohortBuilder(frame.asset, frame.weight)
+        result = run_kernel(frame, store, days=days, options=options, cube=builder)
+        got, expected = builder.result(), rows.result()
+        assert list(got.columns) == list(expected.columns)  # the stored column order too
+        for name in ("asset", "entry", "length", "offset", "count"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
+        for name, values in expected.columns.items():  # bitwise: same bytes (NaN included)
+            assert got.columns[name].tobytes() == values.tobytes(), name
+        for name in ("grid_pnl", "grid_opnl", "grid_hpnl", "grid_count", "pnl_sum", "status", "n_days"):
+            np.testing.assert_array_equal(getattr(result, name), getattr(with_days, name), err_msg=name)
+        if options.grid_columns():
+            np.testing.assert_array_equal(result.grid_extra, with_days.grid_extra)
 
 
 def test_base_matrices_match_the_asset_pnl_table(tmp_path):

@@ -43,6 +43,10 @@ from .models import es_greeks, es_value, ns_greeks, ns_value
 N_LEGS = len(LEG_NAMES)
 #: leg present in the straddle but absent from the price store (-1, NO_SERIES, means "no such leg")
 ABSENT_SERIES = -2
+#: ``cube_base`` of a straddle without a cohort in the cube (no day rows)
+NO_CUBE = np.iinfo(np.int64).min
+#: the cube's value rows the kernel adds before the SPEC 17/18 ones (``grid_extra``'s slots follow)
+CUBE_BASE_ROWS = ("pnl", "opnl", "hpnl", "vol", "weight")
 #: what a kernel pass does: decide dates and status only; also value and aggregate; also write day rows
 SELECT, VALUE, VALUE_AND_WRITE = 0, 1, 2
 
@@ -145,7 +149,8 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
              entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
              grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_base, weight,
              mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl,
-             asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra, day_extra):
+             asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra, day_extra,
+             cube, cube_base, cube_values, cube_count):
     """One straddle, start to end. See the module docstring and SPEC 6, 9-12, 16-18."""
     ss = span_start[i]
     span_len = span_end[i] - ss + 1
@@ -291,6 +296,23 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
                 grid_extra[cost_slot, cell] += cost_option * w
                 grid_extra[cost_slot + 1, cell] += cost_hedge * w
                 grid_extra[cost_slot + 2, cell] += pnl_net * w
+            if cube and cube_base[i] != NO_CUBE:  # the cohort cube (see run_kernel's ``cube``)
+                c = cube_base[i] + ss + d
+                cube_values[0, c] += pnl * w
+                cube_values[1, c] += opnl * w
+                cube_values[2, c] += hpnl * w
+                cube_values[3, c] += rolled[VOL] * w
+                cube_values[4, c] += w
+                cube_count[c] += 1
+                if greeks:
+                    cube_values[5, c] += gamma_pnl * w
+                    cube_values[6, c] += theta_pnl * w
+                    cube_values[7, c] += vega_pnl * w
+                    cube_values[8, c] += resid_pnl * w
+                if costs:
+                    cube_values[5 + cost_slot, c] += cost_option * w
+                    cube_values[6 + cost_slot, c] += cost_hedge * w
+                    cube_values[7 + cost_slot, c] += pnl_net * w
         if mode == VALUE_AND_WRITE:
             r = day_start[i] + d - e  # day_start is relative to the buffer's first row
             day_date[r] = ss + d
@@ -326,7 +348,8 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
          entry_date, expiry_date, strike, strike_vol, n_days, pnl_sum,
          grid_pnl, grid_opnl, grid_hpnl, grid_count,
          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl,
-         asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra, day_extra):
+         asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra, day_extra,
+         cube, cube_base, cube_values, cube_count):
     """Run :func:`_process` over the straddles of phases [phase_lo, phase_hi), one phase after the
     other, the units of a phase in parallel (see the module docstring)."""
     for phase in range(phase_lo, phase_hi):
@@ -344,7 +367,7 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
                          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl,
                          day_hpnl, day_pnl,
                          asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra,
-                         day_extra)
+                         day_extra, cube, cube_base, cube_values, cube_count)
 
 
 #: day rows per chunk when days stream to a sink: big enough for efficient Parquet row groups,
@@ -470,7 +493,7 @@ def plan_units(asset: np.ndarray, expiry_year: np.ndarray) -> tuple[np.ndarray, 
 
 
 def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int = DAY_CHUNK_ROWS,
-               options: KernelOptions | None = None, on_select=None) -> KernelResult:
+               options: KernelOptions | None = None, on_select=None, cube=None) -> KernelResult:
     """Value every straddle of a :class:`~straddles.engine.straddle_table.StraddleFrame` against a price store.
 
     ``days=True`` materializes the day rows in ``result.days``. A ``day_sink`` instead receives
@@ -484,7 +507,15 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
 
     ``on_select``, when given with days, is called once after the SELECT pass and before any day
     row, with the per-straddle ``status``, ``entry_date`` and ``n_days`` arrays: what a sink needs
-    to lay out its storage before the rows arrive (the strategy layer's cohort cube).
+    to lay out its storage before the rows arrive.
+
+    ``cube`` (the strategy layer's :class:`~straddles.strategies.cube.CohortBuilder`) is filled by
+    the kernel itself, with or without day rows: its ``kernel_layout(selected)`` gets the same
+    arrays after the SELECT pass (and the names of
+    ``options.grid_columns()``) and returns ``(cube_base, values, count)``; the VALUE pass then
+    adds every day with a pnl into cell ``cube_base[i] + day`` (``NO_CUBE``: none) of ``values``
+    (rows ``CUBE_BASE_ROWS``, then ``options.grid_columns()``: w·x of each) and ``count``, beside
+    the grid cell it adds to, so each cell is summed in ``straddle_id`` order, as from day rows.
     """
     options = options or KernelOptions()
     n = len(frame)
@@ -527,7 +558,7 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
              out["grid_count"], mode, day_start, day_arrays["date"], day_arrays["dte"], day_arrays["legs"],
              day_arrays["mv"], day_arrays["delta"], day_arrays["opnl"], day_arrays["hpnl"], day_arrays["pnl"],
              asof, options.anchor_basis, options.greeks, options.costs, option_spread, hedge_bps,
-             out["cost_sums"], out["grid_extra"], day_arrays["extra"])
+             out["cost_sums"], out["grid_extra"], day_arrays["extra"], *cube_targets)
 
     def result(out, materialized):
         return KernelResult(grid_offsets=grid_offsets, grid_first_day=grid_first_day, days=materialized, options=options,
@@ -535,14 +566,21 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
                                "cost_sums": out["cost_sums"] if options.costs else None})
 
     out = new_outputs(with_grids=True)
-    if not days and day_sink is None:
+    cube_targets = (False, np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0, np.int32))
+    if not days and day_sink is None and cube is None:
         call(out, VALUE, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0, False))
         return result(out, None)
 
     selected = new_outputs(with_grids=False)
     call(selected, SELECT, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0, False))
+    decided = {name: selected[name] for name in ("status", "entry_date", "n_days")}
     if on_select is not None:
-        on_select({name: selected[name] for name in ("status", "entry_date", "n_days")})
+        on_select(decided)
+    if cube is not None:
+        cube_targets = (True, *cube.kernel_layout(decided, options.grid_columns()))
+    if not days and day_sink is None:
+        call(out, VALUE, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0, False))
+        return result(out, None)
     day_start = np.zeros(n + 1, np.int64)
     np.cumsum(selected["n_days"], out=day_start[1:])
     # a phase is one expiry year, and a year's straddles are a contiguous straddle_id range

@@ -7,8 +7,8 @@ outputs), times each one, and returns a :class:`Backtest` with three tables:
 * ``days``: one row per valued straddle-day (SPEC 13.2), or None with ``days=False``;
 * ``asset_pnl``: weighted daily P&L per asset (SPEC 13.3), with the option/hedge split alongside.
 
-and, unless ``cohorts=False``, the cohort cube of the strategy layer (STRATEGY S1.5), built from
-the same streamed day rows (:mod:`straddles.strategies.cube`).
+and, unless ``cohorts=False``, the cohort cube of the strategy layer (STRATEGY S1.5), which the
+kernel fills as it values each day, with or without day rows (:mod:`straddles.strategies.cube`).
 """
 
 from __future__ import annotations
@@ -376,8 +376,8 @@ def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = "
 
     Returns the :class:`StraddleFrame`, the kernel's :class:`~straddles.engine.kernel.KernelResult`
     and the cohort cube (None unless ``cohorts``, the AMT settings the cube carries, is given);
-    ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`), and the
-    cube is filled from the same rows. The options are those of :func:`backtest`.
+    ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`); the
+    kernel adds into the cube as it values each day, with or without day rows. The options are those of :func:`backtest`.
     """
     from .calendars import calendars_option
     from .kernel import run_kernel
@@ -392,28 +392,9 @@ def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = "
         from ..strategies.cube import CohortBuilder
 
         builder = CohortBuilder(frame.asset, frame.weight, cohorts)
-    sink = day_sink
-    if builder is not None and not days:
-        sink = _tee(day_sink, builder, timer)
-    with timer("kernel"):
-        result = run_kernel(frame, store, days=days, day_sink=sink, options=options,
-                            on_select=builder.layout if builder is not None else None)
-    if builder is None:
-        return frame, result, None
-    if days:  # the day rows were materialized in one chunk
-        with timer("cohort cube"):
-            builder(result.days)
-    return frame, result, builder.result()
-
-
-def _tee(day_sink, builder, timer: StageTimer):
-    """A day sink feeding ``day_sink`` (if any) and then the cube ``builder`` (timed on its own)."""
-    def sink(chunk: dict) -> None:
-        if day_sink is not None:
-            day_sink(chunk)
-        with timer("cohort cube"):
-            builder(chunk)
-    return sink
+    with timer("kernel"):  # the kernel fills the cube itself, in its VALUE pass
+        result = run_kernel(frame, store, days=days, day_sink=day_sink, options=options, cube=builder)
+    return frame, result, builder.result() if builder is not None else None
 
 
 def assemble(frame: StraddleFrame, result, days: bool, timer: StageTimer | None = None, cohorts=None) -> Backtest:

@@ -14,8 +14,8 @@ Memory is bounded by the valued day rows (a cohort's run is at most as long as i
 days). The lock day is not stored: it is computed when a strategy runs (the day before the entry,
 or before the first day of the entry month), so one cube serves both inception modes.
 
-:class:`CohortBuilder` fills a cube from the backtest kernel's streamed day chunks (the whole day
-table is never in memory). :func:`books` turns a weight matrix into long and short books through
+:class:`CohortBuilder` lays a cube out after the backtest kernel's SELECT pass; the kernel then
+adds each valued day into it directly (no day rows needed), or it fills from streamed day chunks. :func:`books` turns a weight matrix into long and short books through
 the lock: one pass over the cube.
 
 This module imports numba only inside the functions that compute (``from . import nb``), so that
@@ -150,11 +150,14 @@ class Cohorts:
 
 
 class CohortBuilder:
-    """A kernel day sink that fills a cube (see :func:`~straddles.engine.kernel.run_kernel`).
+    """Lays out and fills a cube from a backtest kernel run.
 
-    :meth:`layout` (the kernel's ``on_select``) sizes the cube from each straddle's entry and day
-    count before any day row arrives; each call then scatters one chunk of day rows in a compiled
-    loop. Chunks may come in any order and a cohort's rows may span chunks.
+    The pipeline passes it as :func:`~straddles.engine.kernel.run_kernel`'s ``cube``: the kernel
+    calls :meth:`kernel_layout` after its SELECT pass and then adds every valued day into the
+    cube's cells itself, in its VALUE pass (no day rows needed). It is also a day sink: with
+    :meth:`layout` as the kernel's ``on_select``, each call scatters one chunk of day rows in a
+    compiled loop (chunks in any order; a cohort's rows may span chunks). Both sum each cell in
+    ``straddle_id`` order, so they give the same cube bit for bit.
     """
 
     def __init__(self, asset: np.ndarray, weight: np.ndarray, settings: dict | None = None):
@@ -164,7 +167,12 @@ class CohortBuilder:
         self.cohort_of = None
         self.extra: dict[str, np.ndarray] = {}
 
-    def layout(self, selected: dict) -> None:
+    def layout(self, selected: dict, extra: tuple[str, ...] = ()) -> None:
+        """Size the cube from each straddle's ``entry_date`` and ``n_days`` (the kernel's SELECT
+        pass), with zeroed value columns; ``extra`` names the :data:`EXTRA_COLUMNS` to allocate now
+        (others are added by :meth:`__call__` when day rows carry them)."""
+        from ..engine.kernel import CUBE_BASE_ROWS
+
         # every straddle with day rows: valued ones, and open ones of a point-in-time run (SPEC 16.1)
         valued = np.flatnonzero(selected["n_days"] > 0)
         entry = selected["entry_date"][valued].astype(np.int64)
@@ -181,9 +189,23 @@ class CohortBuilder:
         self.c_length = length.astype(np.int32)
         self.offset = np.zeros(len(starts) + 1, np.int64)
         np.cumsum(length, out=self.offset[1:])
-        n = int(self.offset[-1])
-        self.columns = {name: np.zeros(n) for name in (*BASE_COLUMNS, "vol", "weight")}
-        self.count = np.zeros(n, np.int32)
+        # one block, rows CUBE_BASE_ROWS then ``extra``: the layout the kernel adds into
+        self.values = np.zeros((len(CUBE_BASE_ROWS) + len(extra), int(self.offset[-1])))
+        self.columns = dict(zip(CUBE_BASE_ROWS, self.values))
+        self.extra = {name: self.values[len(CUBE_BASE_ROWS) + k] for k, name in enumerate(extra)}
+        self.count = np.zeros(self.n_cells, np.int32)
+
+    def kernel_layout(self, selected: dict, extra: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`layout`, then what the kernel adds into: ``(cube_base, values, count)``, where
+        straddle i's day t is cell ``cube_base[i] + t`` (``NO_CUBE`` for a straddle without days)."""
+        from ..engine.kernel import NO_CUBE
+
+        self.layout(selected, extra)
+        has = self.cohort_of >= 0
+        cohort = self.cohort_of[has]
+        cube_base = np.full(len(self.asset), NO_CUBE, np.int64)
+        cube_base[has] = self.offset[cohort] - self.c_entry[cohort]
+        return cube_base, self.values, self.count
 
     def __call__(self, chunk: dict) -> None:
         if self.cohort_of is None:
