@@ -8,7 +8,10 @@
 3. one weight matrix through the lock: the cube's books against the direct day-row sum over
    ``FOLDER/days.parquet`` read one row group at a time (the reference, S1.5), and their largest
    difference;
-4. per-strategy time once its signals exist, and the bundled grid's sweep end to end.
+4. per-strategy time once its signals exist, and the bundled grid's sweep end to end;
+5. or with ``--batch N``, instead of 3-4: N random grid strategies, one cube pass each for their final books against
+   :func:`run_batch` (one shared pass), alternating, best of ``--repeat``, and whether the
+   Sharpe ratios are identical.
 
 Prints one line per measurement; BENCHMARKS.md quotes them.
 """
@@ -24,10 +27,11 @@ import numpy as np
 
 import straddles
 from straddles.strategies import reference as ref
-from straddles.strategies.api import strategy_weights
+from straddles.strategies.api import book_series, daily_pnl, strategy_weights
 from straddles.strategies.context import StrategyContext
 from straddles.strategies.spec import StrategySpec
-from straddles.strategies.sweep import load_grid, run_batch, sweep
+from straddles.strategies.spec import grid_specs
+from straddles.strategies.sweep import headline, load_grid, run_batch, sweep
 
 
 def best(function, repeat: int):
@@ -42,6 +46,31 @@ def best(function, repeat: int):
     return best_seconds, best_result
 
 
+def compare_batch(ctx: StrategyContext, size: int, repeat: int) -> None:
+    """``size`` random grid strategies: a cube pass per strategy vs run_batch's shared pass."""
+    specs = grid_specs(load_grid(straddles.example_grid_path()))
+    batch = [specs[i] for i in np.random.default_rng(0).choice(len(specs), min(size, len(specs)), replace=False)]
+    run_batch(ctx, batch)  # signals cached: both sides then time the same work
+
+    def one_pass_each():
+        return [headline(ctx.dates, daily_pnl(book_series(ctx, strategy_weights(ctx, spec), "entry",
+                                                          ctx.default_leverage)))["sharpe"] for spec in batch]
+
+    def shared_pass():
+        return run_batch(ctx, batch)["sharpe"].to_pylist()
+
+    times, sharpe = {}, {}
+    for _ in range(repeat):  # alternate, so that both see the same load
+        for name, function in (("one pass each", one_pass_each), ("shared pass", shared_pass)):
+            wall, cpu = time.perf_counter(), time.process_time()
+            sharpe[name] = np.array(function(), float)
+            times.setdefault(name, []).append((time.perf_counter() - wall, time.process_time() - cpu))
+    for name, runs in times.items():
+        print(f"{len(batch)} grid strategies, final books {name}: best {min(r[0] for r in runs):.2f} s wall, "
+              f"{min(r[1] for r in runs):.2f} s CPU")
+    print(f"identical Sharpe ratios: {np.array_equal(*sharpe.values(), equal_nan=True)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("amt"), parser.add_argument("prices")
@@ -49,6 +78,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-backtest", action="store_true", help="only the strategy measurements")
+    parser.add_argument("--batch", type=int, default=0, help="only compare per-strategy and shared final-book passes (5)")
     args = parser.parse_args()
 
     for cohorts in () if args.skip_backtest else (False, True):
@@ -64,6 +94,8 @@ def main() -> None:
 
     seconds, ctx = best(lambda: StrategyContext(backtest), args.repeat)
     print(f"strategy context (P, V, groups): {seconds:.2f} s; grid {ctx.shape}")
+    if args.batch:
+        return compare_batch(ctx, args.batch, args.repeat)
 
     spec = StrategySpec.parse("npnl:mac.180.30+srp.365:grank:ivol:none:gah")
     W = strategy_weights(ctx, spec)

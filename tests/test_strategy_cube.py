@@ -14,8 +14,9 @@ from straddles.engine.kernel import KernelOptions, run_kernel
 from straddles.engine.legs import LEG_NAMES
 from straddles.engine.pipeline import days_table, straddle_table
 from straddles.engine.prices import PriceStore
+from straddles.strategies import nb
 from straddles.strategies import reference as ref
-from straddles.strategies.cube import CohortBuilder, Cohorts, base_matrices, books
+from straddles.strategies.cube import CohortBuilder, Cohorts, base_matrices, books, many_books
 from straddles.synth import synthesize
 
 TOLERANCE = 1e-12
@@ -121,6 +122,29 @@ def test_books_equal_direct_sum_through_the_lock(seed, tmp_path):
                 expected = ref.direct_books(straddles_, days, assets, W, origin, start, n_days, inception, column, side)
                 got = np.where(np.isnan(P), np.nan, got.T)
                 np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE, err_msg=f"{inception} {side} {column}")
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_many_books_in_one_pass_equal_one_pass_each(seed, tmp_path):
+    """SPEC-S7 (sweeps): the books of several weight matrices from one shared cube pass are
+    exactly those of one pass per matrix, per asset and per bucket."""
+    frame, _, _, cube = _random_backtest(seed, tmp_path)
+    if not len(cube):
+        return
+    start, end = cube.day_range()
+    n_days, n_assets = end - start + 1, len(frame.assets)
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(size=(n_days, n_assets)) for _ in range(3)]
+    weights[1][rng.random(weights[1].shape) < 0.3] = np.nan
+    values = np.stack([cube.columns[name] for name in ("pnl", "opnl")])
+    lock, order = cube.lock_days("entry"), cube.lock_order()
+    held = np.stack([nb.cohort_weights(W, start, lock, cube.asset, order) for W in weights])
+    for bucket, n_buckets in ((cube.asset, n_assets), (np.zeros(len(cube), np.int64), 1)):
+        long_, short = many_books(cube, held, start, n_days, values, bucket, n_buckets)
+        for m, W in enumerate(weights):
+            one_long, one_short = books(cube, W, start, lock, start, n_days, values, bucket, n_buckets)
+            np.testing.assert_array_equal(long_[m], one_long)
+            np.testing.assert_array_equal(short[m], one_short)
 
 
 def _kernel_options(frame, rng):

@@ -15,7 +15,7 @@ import numpy as np
 from ..engine.pipeline import Backtest, as_backtest, load_backtest
 from ..errors import StrategyError
 from . import nb
-from .cube import INCEPTIONS, Cohorts, base_matrices, books
+from .cube import INCEPTIONS, Cohorts, base_matrices, many_books
 
 #: EMA window of the risk estimates (S5) and of the hedge's moments (S6)
 RISK_WINDOW = 365
@@ -100,18 +100,32 @@ class StrategyContext:
         [days, buckets]}`` (``[days]`` for ``total``) with side ``long``, ``short`` and ``all``,
         NaN where no straddle of the bucket has a pnl. ``origin`` is W's first day (default: the
         grid's)."""
-        bucket, n_buckets, has = self._scopes[scope]
+        return self.many_books(self.held(W, inception, origin)[None, :], scope, columns)[0]
+
+    def held(self, W: np.ndarray, inception: str, origin: int | None = None) -> np.ndarray:
+        """The weight each cohort holds under W through the lock (S1.3): ``float64[cohorts]``."""
         order = self.cached("lock order", self.cohorts.lock_order)
-        long_, short = books(self.cohorts, W, self.start if origin is None else origin, self.lock(inception),
-                             self.start, self.n_days, self.values(tuple(columns)), bucket, n_buckets, order)
-        out = {}
-        for k, column in enumerate(columns):
-            sides = {"long": long_[k].T, "short": short[k].T}
-            sides["all"] = sides["long"] + sides["short"]
-            for side, value in sides.items():
-                value = np.where(has, value, np.nan)
-                out[side, column] = value[:, 0] if scope == "total" else value
-        return out
+        return nb.cohort_weights(W, self.start if origin is None else origin, self.lock(inception),
+                                 self.cohorts.asset, order)
+
+    def many_books(self, held: np.ndarray, scope: str = "asset", columns=("pnl",)) -> list[dict]:
+        """:meth:`books` of several weight matrices, one dict each, from one pass over the cube
+        (a sweep's final books): ``held[m]`` is :meth:`held` of matrix ``m``, so a batch keeps one
+        small vector per strategy instead of its matrix."""
+        bucket, n_buckets, has = self._scopes[scope]
+        long_, short = many_books(self.cohorts, held, self.start, self.n_days, self.values(tuple(columns)),
+                                  bucket, n_buckets)
+        results = []
+        for m in range(len(held)):
+            out = {}
+            for k, column in enumerate(columns):
+                sides = {"long": long_[m, k].T, "short": short[m, k].T}
+                sides["all"] = sides["long"] + sides["short"]
+                for side, value in sides.items():
+                    value = np.where(has, value, np.nan)
+                    out[side, column] = value[:, 0] if scope == "total" else value
+            results.append(out)
+        return results
 
     def ema(self, x: np.ndarray, n: int = RISK_WINDOW) -> np.ndarray:
         return nb.ema(np.ascontiguousarray(x), n)

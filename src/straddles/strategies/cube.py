@@ -244,7 +244,8 @@ def books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_s
     the lock (S1.4): ``Σ_k w_k·x_k(d)·W[lock_k, a_k]`` over each bucket's cohorts, with
     ``max(W, 0)`` and ``min(W, 0)``.
 
-    ``values`` is ``float64[n_cols, n_cells]`` (cube columns stacked, see :meth:`Cohorts.stacked`);
+    ``values`` is ``float64[n_cols, n_cells]`` (cube columns stacked, see
+    :meth:`~straddles.strategies.context.StrategyContext.values`);
     ``bucket`` maps each cohort to a bucket (default: its asset). Returns ``(long, short)``, each
     ``float64[n_cols, n_buckets, n_days]`` over the grid of ``n_days`` days from ``grid_start``,
     0 (not NaN) where the bucket has no pnl. One pass over the cube. ``order`` is
@@ -253,13 +254,25 @@ def books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_s
     from . import nb
 
     order = cohorts.lock_order() if order is None else order
-    wc = nb.cohort_weights(W, origin, lock, cohorts.asset, order)
+    held = nb.cohort_weights(W, origin, lock, cohorts.asset, order)[None, :]
     if bucket is None:
         bucket, n_buckets = cohorts.asset, W.shape[1]
-    long_ = np.zeros((len(values), n_buckets, n_days))
-    short = np.zeros((len(values), n_buckets, n_days))
+    long_, short = many_books(cohorts, held, grid_start, n_days, values, bucket, n_buckets)
+    return long_[0], short[0]
+
+
+def many_books(cohorts: Cohorts, held: np.ndarray, grid_start: int, n_days: int, values: np.ndarray,
+               bucket: np.ndarray, n_buckets: int):
+    """:func:`books` of several weight matrices in one pass over the cube, given the weight each
+    cohort holds under each (``held[m]``, from :func:`~straddles.strategies.nb.cohort_weights`):
+    ``(long, short)``, each ``float64[len(held), n_cols, n_buckets, n_days]``; book ``m`` equals
+    :func:`books` of matrix ``m`` exactly (each cell sums the same terms in the same order)."""
+    from . import nb
+
+    long_ = np.zeros((len(held), len(values), n_buckets, n_days))
+    short = np.zeros((len(held), len(values), n_buckets, n_days))
     nb.cohort_books(values, bucket, cohorts.entry.astype(np.int64) - grid_start, cohorts.length, cohorts.offset,
-                    wc, long_, short)
+                    np.ascontiguousarray(held), long_, short)
     return long_, short
 
 

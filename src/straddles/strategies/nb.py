@@ -66,25 +66,30 @@ def cohort_weights(W, origin, lock, asset, order):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def cohort_books(values, bucket, start, length, offset, wc, out_long, out_short):
-    """``out[k, bucket[c], d] += wc[c] · values[k, cell]`` over every cell of every cohort with a
-    weight, into ``out_long`` for a positive weight and ``out_short`` for a negative one.
+    """``out[m, k, bucket[c], d] += wc[m, c] · values[k, cell]`` over every cell of every cohort,
+    for each weight vector ``m``, into ``out_long`` for a positive weight and ``out_short`` for a
+    negative one.
 
-    ``start`` is each cohort's first day as a grid index; cells outside the grid are skipped. The
-    outputs are zeroed by the caller; ``(buckets, days)`` keeps each cohort's run contiguous.
+    Several weight vectors share one pass over the cube: a cohort's run is read from memory once
+    and stays in cache while each vector adds it, and every output cell still receives its terms in
+    cohort order, so each book equals the book of that vector alone. ``start`` is each cohort's
+    first day as a grid index; cells outside the grid are skipped. The outputs are zeroed by the
+    caller; ``(buckets, days)`` keeps each cohort's run contiguous.
     """
-    n_cols, n_days = values.shape[0], out_long.shape[2]
+    n_vectors, n_cols, n_days = wc.shape[0], values.shape[0], out_long.shape[3]
     for c in range(len(bucket)):
-        w = wc[c]
-        if w == 0.0:
-            continue
-        out = out_long if w > 0.0 else out_short
         b, o = bucket[c], offset[c]
         s = start[c]
         lo, hi = max(0, -s), min(length[c], n_days - s)
-        for k in range(n_cols):  # contiguous runs in both arrays: the inner loop vectorizes
-            row, source = out[k, b], values[k]
-            for j in range(lo, hi):
-                row[s + j] += w * source[o + j]
+        for m in range(n_vectors):
+            w = wc[m, c]
+            if w == 0.0:
+                continue
+            out = out_long if w > 0.0 else out_short
+            for k in range(n_cols):  # contiguous runs in both arrays: the inner loop vectorizes
+                row, source = out[m, k, b], values[k]
+                for j in range(lo, hi):
+                    row[s + j] += w * source[o + j]
 
 
 # --- along time, per asset ---------------------------------------------------------------------
