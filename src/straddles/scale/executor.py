@@ -128,7 +128,9 @@ def run_tasks(client, function: Callable, items: Sequence, progress: Callable[[i
     reported as such.
     """
     distributed = require_distributed()
-    shared = {name: client.scatter(value, broadcast=True) for name, value in shared.items()}
+    # hash=False: a key of its own per run. Equal values would otherwise share a key with the
+    # previous run's scatter, which the scheduler may still be releasing ("lost dependencies").
+    shared = {name: client.scatter(value, broadcast=True, hash=False) for name, value in shared.items()}
     futures = client.map(_user_errors(function), items, pure=False, retries=TASK_RETRIES, **shared)
     position = {future.key: index for index, future in enumerate(futures)}
     results = [None] * len(futures)
