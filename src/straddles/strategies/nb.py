@@ -281,19 +281,7 @@ def rank(x, group_members, group_offsets):
 @njit(cache=True, nogil=True, error_model="numpy")
 def sumabs(x):
     """x / Σ|x| per day over the values; a day whose sum is 0 (or has no value) is all NaN."""
-    out = np.full(x.shape, np.nan)
-    for d in range(x.shape[0]):
-        total = 0.0
-        for a in range(x.shape[1]):
-            v = x[d, a]
-            if np.isfinite(v):
-                total += abs(v)
-        if total > 0.0:
-            for a in range(x.shape[1]):
-                v = x[d, a]
-                if np.isfinite(v):
-                    out[d, a] = v / total
-    return out
+    return _divided_by_gross(x, np.full(x.shape, np.nan))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -331,7 +319,13 @@ def scale_longs(W, factor, bucket):
 @njit(cache=True, nogil=True, error_model="numpy")
 def normalize_gross(x):
     """x / Σ|x| per day with NaN as 0; a day with Σ|x| = 0 holds nothing (S1.6)."""
-    out = np.zeros(x.shape)
+    return _divided_by_gross(x, np.zeros(x.shape))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _divided_by_gross(x, out):
+    """Write x / Σ|x| (over the finite values of each day) into ``out``; cells without a finite
+    value, and days whose sum is 0, keep what ``out`` holds (NaN for sumabs, 0 for sizing)."""
     for d in range(x.shape[0]):
         total = 0.0
         for a in range(x.shape[1]):
