@@ -141,7 +141,7 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
+from .jit import njit
 
 from .engine.amt import Amt, Asset, load_amt
 from .engine.anchors import Overrides

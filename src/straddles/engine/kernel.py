@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from ..jit import njit, prange
 
 from . import status as st
 from .anchors import NO_DAY

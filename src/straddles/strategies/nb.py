@@ -8,7 +8,7 @@ Cube arrays are described in :mod:`straddles.strategies.cube`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 
 # --- the cohort cube ---------------------------------------------------------------------------

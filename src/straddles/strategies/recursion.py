@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 import numpy as np
-from numba import njit, prange
+from ..jit import njit, prange
 
 from ..engine.amt import SIGNAL_NAME, signal_name_problem
 from ..errors import StrategyError

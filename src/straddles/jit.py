@@ -1,0 +1,81 @@
+"""numba for the package's compiled kernels, with an on-disk cache that notices every source edit.
+
+numba keys a cached function on its own source file only. A kernel also bakes in what it calls
+and reads from other modules (the models, status codes, leg slots), so after an edit there, or an
+upgrade, a cached kernel would silently run the old code. Every module with compiled code imports
+``njit``/``prange`` from here: importing this module puts :class:`PackageSourceLocator` first in
+numba's list of cache locators. It keeps the place numba would choose for the cache (including a
+user's ``NUMBA_CACHE_DIR``) and adds to the freshness stamp a digest of every ``.py`` file in the
+function's folder of this package: a kernel is recompiled after any edit in its layer.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+from numba import njit, prange
+from numba.core.caching import CacheImpl, _CacheLocator
+
+__all__ = ["njit", "prange", "PackageSourceLocator"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=None)
+def _file_digest(path: str, mtime_ns: int, size: int) -> bytes:
+    """sha256 of a file, memoized on its mtime and size (so an edit in a running process is seen)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).digest()
+
+
+def folder_digest(folder: Path) -> str:
+    """One digest over every ``.py`` file directly in ``folder`` (names and contents)."""
+    digest = hashlib.sha256()
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.endswith(".py") and entry.is_file():
+            stat = entry.stat()
+            digest.update(entry.name.encode())
+            digest.update(_file_digest(entry.path, stat.st_mtime_ns, stat.st_size))
+    return digest.hexdigest()
+
+
+class PackageSourceLocator(_CacheLocator):
+    """A numba cache locator for this package's functions: numba's own choice of cache place, with a
+    freshness stamp that also covers the sibling sources of the function's module."""
+
+    def __init__(self, inner: _CacheLocator, py_file: str):
+        self._inner = inner
+        self._py_file = py_file  # numba's messages read it
+        self._folder = Path(py_file).resolve().parent
+
+    def ensure_cache_path(self):
+        self._inner.ensure_cache_path()
+
+    def get_cache_path(self):
+        return self._inner.get_cache_path()
+
+    def get_disambiguator(self):
+        return self._inner.get_disambiguator()
+
+    def get_source_stamp(self):
+        return self._inner.get_source_stamp(), folder_digest(self._folder)
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        try:
+            Path(py_file).resolve().relative_to(PACKAGE_DIR)
+        except (ValueError, OSError):
+            return None  # not ours: numba's own locators handle it
+        for locator_class in CacheImpl._locator_classes:
+            if locator_class is not cls:
+                inner = locator_class.from_function(py_func, py_file)
+                if inner is not None:
+                    return cls(inner, py_file)
+        return None
+
+
+if PackageSourceLocator not in CacheImpl._locator_classes:
+    CacheImpl._locator_classes.insert(0, PackageSourceLocator)
