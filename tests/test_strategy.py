@@ -16,6 +16,7 @@ from straddles.errors import StrategyError
 from straddles.strategies import nb
 from straddles.strategies import reference as ref
 from straddles.strategies.api import strategy, strategy_weights
+from straddles.strategies.batch import batch_held
 from straddles.strategies.context import StrategyContext
 from straddles.strategies.cube import Cohorts
 from straddles.strategies.hedge import hedged
@@ -321,3 +322,19 @@ def test_real_amt_signal_table_and_a_sweep(real_amt_path, tmp_path):
     table = sweep(backtest, {"signals": sorted(ctx.signal_rows), "rank": ["grank"], "hedge": ["none", "gah"]},
                   amt_multipliers=True, context=ctx)
     assert table.num_rows == 10 and table["sharpe"].null_count == 0
+
+
+@pytest.mark.parametrize("inception, amt_multipliers, lag", [("entry", False, 0), ("month_start", True, 2)])
+def test_batch_held_equals_one_strategy_at_a_time(ctx, inception, amt_multipliers, lag):
+    """SPEC-S7/S8: the sweep's batched steps give each strategy's held weights exactly as
+    strategy_weights then the lock do, for every risk and hedge option, in any batch."""
+    specs = [StrategySpec.parse(name) for name in SPECS] + grid_specs(
+        {"input": ["npnl", "wpnl"], "signals": ["mac.60.5", "srp.90+sign.30"], "rank": ["rank", "grank"],
+         "arp": ["none", "ivol"], "crp": ["none", "abs"], "hedge": list(HEDGES)})
+    order = np.random.default_rng(lag).permutation(len(specs))
+    batch = [specs[i] for i in order[:40]] + [specs[order[0]]]  # a spec twice in one batch
+    held = batch_held(ctx, batch, inception, amt_multipliers, lag)
+    for spec, got in zip(batch, held):
+        expected = ctx.held(strategy_weights(ctx, spec, inception, amt_multipliers, lag), inception)
+        np.testing.assert_array_equal(got, expected, err_msg=str(spec))
+    assert batch_held(ctx, [], inception).shape == (0, len(ctx.cohorts))

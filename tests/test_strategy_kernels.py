@@ -129,3 +129,47 @@ def test_normalize_gross_sums_abs_to_one_or_holds_nothing():
     x = np.array([[1.0, -3.0, np.nan], [0.0, 0.0, np.nan], [np.nan, np.nan, np.nan]])
     out = nb.normalize_gross(x)
     np.testing.assert_array_equal(out, [[0.25, -0.75, 0.0], [0, 0, 0], [0, 0, 0]])
+
+
+# --- the sweep's fused steps (STRATEGY S6, S1.6, S8) -----------------------------------------------
+
+def _cohorts(rng, n_days, n_assets, n_cohorts, origin):
+    """Random cohorts: an asset each and a lock day around W's rows (some outside them)."""
+    asset = rng.integers(0, n_assets, n_cohorts).astype(np.int32)
+    lock = rng.integers(origin - 3, origin + n_days + 3, n_cohorts).astype(np.int64)
+    return asset, lock, np.lexsort((asset, lock)).astype(np.int64)
+
+
+@settings(max_examples=80)
+@given(matrices(), hs.integers(0, 2**32 - 1), hs.integers(1, 3), hs.booleans(), hs.booleans())
+def test_sized_held_is_hedge_then_normalize_then_the_lock(W, seed, n_groups, use_group, use_total):
+    """SPEC-S6, S1.6: the fused step equals scale_longs (group, then global), normalize_gross and
+    cohort_weights on the matrices, bit for bit, with NaN, inf, zeros and negative weights."""
+    rng = np.random.default_rng(seed)
+    n_days, n_assets = W.shape
+    group = rng.integers(0, n_groups, n_assets).astype(np.int64)
+    group_factor = rng.choice([0.0, 0.5, 1.0, 1.7], size=(n_days, n_groups))
+    total_factor = rng.choice([0.0, 0.3, 1.0, 2.5], size=(n_days, 1))
+    asset, lock, order = _cohorts(rng, n_days, n_assets, 30, 100)
+    expected = W
+    if use_group:
+        expected = nb.scale_longs(expected, group_factor, group)
+    if use_total:
+        expected = nb.scale_longs(expected, total_factor, np.zeros(n_assets, np.int64))
+    expected = nb.cohort_weights(nb.normalize_gross(expected), 100, lock, asset, order)
+    got = nb.sized_held(W, 100, lock, asset, order, group_factor, group, use_group, total_factor, use_total)
+    np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=80)
+@given(matrices(), hs.integers(0, 2**32 - 1), hs.integers(1, 3))
+def test_scaled_held_is_scale_longs_at_the_lock(W, seed, n_groups):
+    """SPEC-S6: a hedge step on the held vector equals the step on the matrix, then the lock."""
+    rng = np.random.default_rng(seed)
+    n_days, n_assets = W.shape
+    group = rng.integers(0, n_groups, n_assets).astype(np.int64)
+    factor = rng.choice([0.0, 0.5, 1.0, 1.7, np.inf], size=(n_days, n_groups))
+    asset, lock, order = _cohorts(rng, n_days, n_assets, 30, 100)
+    expected = nb.cohort_weights(nb.scale_longs(W, factor, group), 100, lock, asset, order)
+    held = nb.cohort_weights(W, 100, lock, asset, order)
+    np.testing.assert_array_equal(nb.scaled_held(held, factor, group[asset], lock - 100), expected)

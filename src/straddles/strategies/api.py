@@ -33,13 +33,17 @@ PNL_COLUMNS = ("pnl", "pnl_long", "pnl_short", "opnl", "hpnl")
 def strategy_weights(ctx: StrategyContext, spec: StrategySpec, inception: str = "entry",
                      amt_multipliers: bool = False, lag: int = 0) -> np.ndarray:
     """The sized weights W of ``spec``: ``[days, assets]``, each day Σ|W| = 1 or all 0 (S1.6)."""
-    if not (isinstance(lag, (int, np.integer)) and lag >= 0):
-        raise StrategyError(f"strategy: lag must be a non-negative integer, got {lag!r}")
+    check_lag(lag)
     check_signals(ctx, spec.signals)
     W = signal_weights(ctx, spec.input, spec.signals, spec.rank, int(lag))
     W = risk_weighted(ctx, W, spec.arp, spec.crp, inception, amt_multipliers)
     W = hedged(ctx, W, spec.hedge, inception)
     return nb.normalize_gross(W)
+
+
+def check_lag(lag) -> None:
+    if not (isinstance(lag, (int, np.integer)) and lag >= 0):
+        raise StrategyError(f"strategy: lag must be a non-negative integer, got {lag!r}")
 
 
 def book_series(ctx: StrategyContext, W: np.ndarray, inception: str, leverage: float, origin: int | None = None,

@@ -13,16 +13,24 @@ MIN_BETA_DAYS = 20
 
 def global_beta(ctx, W: np.ndarray, inception: str) -> np.ndarray:
     """β per day between the long and the short book of W (all straddles, through the lock)."""
-    books = ctx.books(W, inception, scope="total")
-    return nb.beta(books["long", "pnl"], books["short", "pnl"], RISK_WINDOW, MIN_BETA_DAYS)
+    return beta_of_total(ctx.books(W, inception, scope="total"))
 
 
 def group_beta(ctx, W: np.ndarray, inception: str) -> np.ndarray:
     """β per day and group from each group's own long and short books: [days, groups]."""
-    books = ctx.books(W, inception, scope="group")
+    return beta_of_groups(ctx.books(W, inception, scope="group"))
+
+
+def beta_of_total(books: dict) -> np.ndarray:
+    """:func:`global_beta` from the ``total`` books (a sweep batch computes them together)."""
+    return nb.beta(books["long", "pnl"], books["short", "pnl"], RISK_WINDOW, MIN_BETA_DAYS)
+
+
+def beta_of_groups(books: dict) -> np.ndarray:
+    """:func:`group_beta` from the ``group`` books."""
     long_book, short_book = books["long", "pnl"], books["short", "pnl"]
     return np.column_stack([nb.beta(long_book[:, g], short_book[:, g], RISK_WINDOW, MIN_BETA_DAYS)
-                            for g in range(len(ctx.groups))])
+                            for g in range(long_book.shape[1])])
 
 
 def hedged(ctx, W0: np.ndarray, mode: str, inception: str) -> np.ndarray:

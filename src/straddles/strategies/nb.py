@@ -7,8 +7,10 @@ Cube arrays are described in :mod:`straddles.strategies.cube`.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from ..jit import njit
+
+from ..jit import njit, prange
 
 
 # --- the cohort cube ---------------------------------------------------------------------------
@@ -64,32 +66,135 @@ def cohort_weights(W, origin, lock, asset, order):
     return out
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def cohort_books(values, bucket, start, length, offset, wc, out_long, out_short):
-    """``out[m, k, bucket[c], d] += wc[m, c] · values[k, cell]`` over every cell of every cohort,
-    for each weight vector ``m``, into ``out_long`` for a positive weight and ``out_short`` for a
-    negative one.
+def day_blocks() -> int:
+    """How many day ranges :func:`cohort_books` cuts the grid into: a few per thread, so that a
+    thread slowed by the rest of the machine does not hold the others up."""
+    return 4 * numba.get_num_threads()
 
-    Several weight vectors share one pass over the cube: a cohort's run is read from memory once
-    and stays in cache while each vector adds it, and every output cell still receives its terms in
-    cohort order, so each book equals the book of that vector alone. ``start`` is each cohort's
+
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def cohort_books(values, bucket, start, length, offset, wc, out_long, out_short, n_blocks):
+    """``out[k, bucket[c], d, m] += wc[c, m] · values[k, cell]`` over every cell of every cohort,
+    for each weight vector ``m`` (a column of ``wc``), into ``out_long`` for a positive weight and
+    ``out_short`` for a negative one.
+
+    Several weight vectors share one pass over the cube: a cohort's cell is read once and added
+    to every vector's book (the books of a cell sit side by side: ``m`` is the last axis). Every
+    output cell receives its terms in cohort order, so each book equals the book of that vector
+    alone. (With several vectors the loop over them adds ``0·x`` for a vector with the other sign
+    or no weight, which leaves a sum started at +0 unchanged bit for bit when x is finite; a cell
+    whose value is not finite takes the one-vector-at-a-time path.) ``start`` is each cohort's
     first day as a grid index; cells outside the grid are skipped. The outputs are zeroed by the
-    caller; ``(buckets, days)`` keeps each cohort's run contiguous.
+    caller.
+
+    The grid's days are cut into ``n_blocks`` fixed ranges run in parallel: a thread owns its
+    days' output cells and adds their terms in cohort order, so the books are the same bit for bit
+    whatever the number of blocks or threads.
     """
-    n_vectors, n_cols, n_days = wc.shape[0], values.shape[0], out_long.shape[3]
+    n_days = out_long.shape[2]
+    n_blocks = max(1, min(n_blocks, n_days))
+    for block in prange(n_blocks):
+        _cohort_books_days(values, bucket, start, length, offset, wc, out_long, out_short,
+                           block * n_days // n_blocks, (block + 1) * n_days // n_blocks)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cohort_books_days(values, bucket, start, length, offset, wc, out_long, out_short, first, last):
+    """:func:`cohort_books` on the grid days ``first .. last - 1`` only."""
+    n_vectors, n_cols = wc.shape[1], values.shape[0]
+    positive, negative = np.empty(n_vectors), np.empty(n_vectors)
     for c in range(len(bucket)):
-        b, o = bucket[c], offset[c]
-        s = start[c]
-        lo, hi = max(0, -s), min(length[c], n_days - s)
-        for m in range(n_vectors):
-            w = wc[m, c]
+        b, o, s = bucket[c], offset[c], start[c]
+        lo, hi = max(0, first - s), min(length[c], last - s)
+        if lo >= hi:
+            continue
+        if n_vectors == 1:  # one run: contiguous in both arrays
+            w = wc[c, 0]
             if w == 0.0:
                 continue
             out = out_long if w > 0.0 else out_short
-            for k in range(n_cols):  # contiguous runs in both arrays: the inner loop vectorizes
-                row, source = out[m, k, b], values[k]
+            for k in range(n_cols):
                 for j in range(lo, hi):
-                    row[s + j] += w * source[o + j]
+                    out[k, b, s + j, 0] += w * values[k, o + j]
+            continue
+        present = False
+        for m in range(n_vectors):
+            w = wc[c, m]
+            positive[m] = w if w > 0.0 else 0.0
+            negative[m] = w if w < 0.0 else 0.0
+            present |= w != 0.0
+        if not present:
+            continue
+        for k in range(n_cols):
+            for j in range(lo, hi):
+                x = values[k, o + j]
+                book_long, book_short = out_long[k, b, s + j], out_short[k, b, s + j]
+                if x - x == 0.0:
+                    for m in range(n_vectors):
+                        book_long[m] += positive[m] * x
+                        book_short[m] += negative[m] * x
+                else:
+                    for m in range(n_vectors):
+                        if positive[m] != 0.0:
+                            book_long[m] += positive[m] * x
+                        elif negative[m] != 0.0:
+                            book_short[m] += negative[m] * x
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def scaled_held(held, factor, bucket, day):
+    """:func:`scale_longs` at the cohorts' lock cells only: ``held[c] · factor[day[c], bucket[c]]``
+    where positive (non-finite results 0, as :func:`cohort_weights` reads them); ``day`` is the
+    lock day as a row of ``factor`` (out of range: 0)."""
+    out = np.zeros(len(held))
+    for c in range(len(held)):
+        v = held[c]
+        if v > 0.0:
+            d = day[c]
+            if 0 <= d < factor.shape[0]:
+                v = v * factor[d, bucket[c]]
+            else:
+                v = 0.0
+        out[c] = v if np.isfinite(v) else 0.0
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sized_held(W, origin, lock, asset, order, group_factor, group, use_group, total_factor, use_total):
+    """``cohort_weights(normalize_gross(hedge(W)))`` without the matrices in between: the weight each
+    cohort holds once W's longs are scaled by the hedge's steps (times the group's factor, then
+    times the global one, each step scaling a weight only if it is positive then: :func:`scale_longs`
+    in turn) and each day is sized to unit gross (S1.6). Only the rows of lock days are read; each
+    row's gross is summed in asset order, as :func:`normalize_gross` does, and a weight not scaled
+    is multiplied by 1 (itself): the same numbers bit for bit. ``order`` is the cohorts by lock day."""
+    n_days, n_assets = W.shape
+    out = np.zeros(len(lock))
+    row = np.empty(n_assets)
+    i = 0
+    while i < len(order):
+        day = lock[order[i]]
+        j = i + 1
+        while j < len(order) and lock[order[j]] == day:
+            j += 1
+        d = day - origin
+        if 0 <= d < n_days:
+            total = 0.0
+            for a in range(n_assets):
+                v = W[d, a]  # selects, not branches: a weight's sign is not predictable
+                if use_group:
+                    v = v * (group_factor[d, group[a]] if v > 0.0 else 1.0)
+                if use_total:
+                    v = v * (total_factor[d, 0] if v > 0.0 else 1.0)
+                row[a] = v
+                if np.isfinite(v):
+                    total += abs(v)
+            if total > 0.0:
+                for t in range(i, j):
+                    v = row[asset[order[t]]]
+                    if np.isfinite(v):
+                        out[order[t]] = v / total
+        i = j
+    return out
 
 
 # --- along time, per asset ---------------------------------------------------------------------

@@ -29,7 +29,11 @@ def asset_risk(ctx, arp: str) -> np.ndarray:
 
 def class_risk(ctx, W: np.ndarray, inception: str) -> np.ndarray:
     """``crp=abs``: per group, 1/EMA_365(|group book of W|), sumabs over groups, per asset."""
-    book = ctx.books(W, inception, scope="group")["all", "pnl"]
+    return class_risk_of_book(ctx, ctx.books(W, inception, scope="group")["all", "pnl"])
+
+
+def class_risk_of_book(ctx, book: np.ndarray) -> np.ndarray:
+    """:func:`class_risk` from the group book ``[days, groups]`` (a sweep batch computes them together)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         inverse = finite(1.0 / ctx.ema(np.abs(book), RISK_WINDOW))
     return np.ascontiguousarray(nb.sumabs(inverse)[:, ctx.group])

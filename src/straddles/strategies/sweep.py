@@ -17,7 +17,8 @@ import pyarrow as pa
 
 from ..results.performance import (annualized_return, annualized_volatility, daily_series, hit_ratio,
                                    max_drawdown, pairwise_correlation, sharpe_ratio)
-from .api import daily_pnl, pnl_table, strategy_weights
+from .api import daily_pnl, pnl_table
+from .batch import batch_held
 from ..errors import StrategyError
 from .context import StrategyContext
 from .cube import INCEPTIONS
@@ -54,27 +55,23 @@ def run_batch(context: StrategyContext, names: Sequence[str | StrategySpec], inc
               amt_multipliers: bool = False, lag: int = 0, leverage: float | None = None) -> pa.Table:
     """Run ``names`` against a loaded context; one row per name, in order (see :data:`SCHEMA`).
 
-    Each strategy's weights are built on their own; their final books then come from one shared
-    pass over the cube (the same numbers as one pass each). ``ms`` is a strategy's own time plus
-    an equal share of that pass.
+    The batch's held weights come from :func:`~straddles.strategies.batch.batch_held` (one cube
+    pass per hedge or class-risk step for the whole batch) and their final books from one shared
+    pass (the same numbers as one strategy at a time). ``ms`` is an equal share of that work plus
+    the strategy's own statistics.
     """
     leverage = context.default_leverage if leverage is None else float(leverage)
     rows = {field.name: [] for field in SCHEMA}
-    specs, held, own = [], [], []
-    for name in names:
-        start = time.perf_counter()
-        spec = StrategySpec.parse(name)
-        specs.append(spec)
-        held.append(context.held(strategy_weights(context, spec, inception, amt_multipliers, lag), inception))
-        own.append(time.perf_counter() - start)
     start = time.perf_counter()
-    all_books = context.many_books(np.stack(held), scope="total") if held else []
-    shared = (time.perf_counter() - start) / max(len(held), 1)
-    for spec, books, seconds in zip(specs, all_books, own):
+    specs = [StrategySpec.parse(name) for name in names]
+    held = batch_held(context, specs, inception, amt_multipliers, lag)
+    all_books = context.many_books(held, scope="total") if specs else []
+    shared = (time.perf_counter() - start) / max(len(specs), 1)
+    for spec, books in zip(specs, all_books):
         start = time.perf_counter()
         numbers = headline(context.dates, daily_pnl({key: value * leverage for key, value in books.items()}))
         numbers["name"] = str(spec)
-        numbers["ms"] = (seconds + shared + time.perf_counter() - start) * 1e3
+        numbers["ms"] = (shared + time.perf_counter() - start) * 1e3
         for key, value in numbers.items():
             rows[key].append(value)
     return pa.table({field.name: pa.array(rows[field.name], field.type, from_pandas=True) for field in SCHEMA},

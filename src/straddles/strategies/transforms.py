@@ -38,6 +38,9 @@ def signal_weights(ctx, input_name: str, signals: tuple[str, ...], rank_mode: st
         key = ("weights", input_name, signal, rank_mode)
         return ctx.cached(key, lambda: nb.sumabs(ranked(ctx, compute_signal(ctx, input_name, Signal.parse(signal)),
                                                         rank_mode)))
-    parts = [one(signal) for signal in signals]
-    weights = parts[0] if len(parts) == 1 else nb.sumabs(sum(np.nan_to_num(part, nan=0.0) for part in parts))
+    def several() -> np.ndarray:
+        return nb.sumabs(sum(np.nan_to_num(one(signal), nan=0.0) for signal in signals))
+
+    weights = one(signals[0]) if len(signals) == 1 else ctx.cached(("weights", input_name, tuple(signals), rank_mode),
+                                                                    several)
     return lagged(weights, lag)
