@@ -289,24 +289,23 @@ def test_cube_pass_is_the_same_for_any_blocks_threads_and_values(seed, tmp_path)
     values[0, rng.random(values.shape[1]) < 0.02] = np.inf
     held = rng.normal(size=(4, len(cube)))
     held[rng.random(held.shape) < 0.3] = 0.0
-    wc = np.ascontiguousarray(held.T)
     first = cube.entry.astype(np.int64) - start
 
     def run(vectors, n_blocks):
-        out = [np.zeros((2, n_assets, n_days, vectors.shape[1])) for _ in range(2)]
+        out = [np.zeros((2, n_assets, n_days, len(vectors))) for _ in range(2)]
         nb.cohort_books(values, cube.asset.astype(np.int64), first, cube.length, cube.offset,
-                        np.ascontiguousarray(vectors), *out, n_blocks)
+                        vectors, *out, n_blocks)
         return out
 
-    expected = run(wc, 1)
+    expected = run(held, 1)
     threads = numba.get_num_threads()
     try:
         for n_threads, n_blocks in ((1, 5), (threads, 3), (threads, 64), (threads, 10**6)):
             numba.set_num_threads(n_threads)
-            for got, want in zip(run(wc, n_blocks), expected):
+            for got, want in zip(run(held, n_blocks), expected):
                 np.testing.assert_array_equal(got, want)
     finally:
         numba.set_num_threads(threads)
     for m in range(held.shape[0]):
-        for got, want in zip(run(wc[:, m:m + 1], 2), expected):
+        for got, want in zip(run(held[m:m + 1], 2), expected):
             np.testing.assert_array_equal(got[..., 0], want[..., m])

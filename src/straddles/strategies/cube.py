@@ -272,7 +272,7 @@ def many_books(cohorts: Cohorts, held: np.ndarray, grid_start: int, n_days: int,
     long_ = np.zeros((len(values), n_buckets, n_days, len(held)))
     short = np.zeros((len(values), n_buckets, n_days, len(held)))
     nb.cohort_books(values, bucket, cohorts.entry.astype(np.int64) - grid_start, cohorts.length, cohorts.offset,
-                    np.ascontiguousarray(np.transpose(held)), long_, short, nb.day_blocks())
+                    np.ascontiguousarray(held), long_, short, nb.day_blocks())
     return np.moveaxis(long_, 3, 0), np.moveaxis(short, 3, 0)
 
 

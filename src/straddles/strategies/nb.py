@@ -74,8 +74,8 @@ def day_blocks() -> int:
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def cohort_books(values, bucket, start, length, offset, wc, out_long, out_short, n_blocks):
-    """``out[k, bucket[c], d, m] += wc[c, m] · values[k, cell]`` over every cell of every cohort,
-    for each weight vector ``m`` (a column of ``wc``), into ``out_long`` for a positive weight and
+    """``out[k, bucket[c], d, m] += wc[m, c] · values[k, cell]`` over every cell of every cohort,
+    for each weight vector ``m`` (a row of ``wc``), into ``out_long`` for a positive weight and
     ``out_short`` for a negative one.
 
     Several weight vectors share one pass over the cube: a cohort's cell is read once and added
@@ -101,7 +101,7 @@ def cohort_books(values, bucket, start, length, offset, wc, out_long, out_short,
 @njit(cache=True, nogil=True, error_model="numpy")
 def _cohort_books_days(values, bucket, start, length, offset, wc, out_long, out_short, first, last):
     """:func:`cohort_books` on the grid days ``first .. last - 1`` only."""
-    n_vectors, n_cols = wc.shape[1], values.shape[0]
+    n_vectors, n_cols = wc.shape[0], values.shape[0]
     positive, negative = np.empty(n_vectors), np.empty(n_vectors)
     for c in range(len(bucket)):
         b, o, s = bucket[c], offset[c], start[c]
@@ -109,36 +109,37 @@ def _cohort_books_days(values, bucket, start, length, offset, wc, out_long, out_
         if lo >= hi:
             continue
         if n_vectors == 1:  # one run: contiguous in both arrays
-            w = wc[c, 0]
+            w = wc[0, c]
             if w == 0.0:
                 continue
             out = out_long if w > 0.0 else out_short
             for k in range(n_cols):
+                row, source = out[k, b], values[k]
                 for j in range(lo, hi):
-                    out[k, b, s + j, 0] += w * values[k, o + j]
+                    row[s + j, 0] += w * source[o + j]
             continue
         present = False
         for m in range(n_vectors):
-            w = wc[c, m]
+            w = wc[m, c]
             positive[m] = w if w > 0.0 else 0.0
             negative[m] = w if w < 0.0 else 0.0
             present |= w != 0.0
         if not present:
             continue
         for k in range(n_cols):
+            book_long, book_short, source = out_long[k, b], out_short[k, b], values[k]  # [days, vectors]
             for j in range(lo, hi):
-                x = values[k, o + j]
-                book_long, book_short = out_long[k, b, s + j], out_short[k, b, s + j]
+                x, d = source[o + j], s + j
                 if x - x == 0.0:
                     for m in range(n_vectors):
-                        book_long[m] += positive[m] * x
-                        book_short[m] += negative[m] * x
+                        book_long[d, m] += positive[m] * x
+                        book_short[d, m] += negative[m] * x
                 else:
                     for m in range(n_vectors):
                         if positive[m] != 0.0:
-                            book_long[m] += positive[m] * x
+                            book_long[d, m] += positive[m] * x
                         elif negative[m] != 0.0:
-                            book_short[m] += negative[m] * x
+                            book_short[d, m] += negative[m] * x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -159,7 +160,7 @@ def scaled_held(held, factor, bucket, day):
     return out
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def sized_held(W, origin, lock, asset, order, group_factor, group, use_group, total_factor, use_total):
     """``cohort_weights(normalize_gross(hedge(W)))`` without the matrices in between: the weight each
     cohort holds once W's longs are scaled by the hedge's steps (times the group's factor, then
@@ -169,42 +170,44 @@ def sized_held(W, origin, lock, asset, order, group_factor, group, use_group, to
     is multiplied by 1 (itself): the same numbers bit for bit. ``order`` is the cohorts by lock day."""
     n_days, n_assets = W.shape
     out = np.zeros(len(lock))
-    row = np.empty(n_assets)
-    i = 0
-    while i < len(order):
-        day = lock[order[i]]
-        j = i + 1
-        while j < len(order) and lock[order[j]] == day:
-            j += 1
-        d = day - origin
-        if 0 <= d < n_days:
-            total = 0.0
-            for a in range(n_assets):
-                v = W[d, a]  # selects, not branches: a weight's sign is not predictable
-                if use_group:
-                    v = v * (group_factor[d, group[a]] if v > 0.0 else 1.0)
-                if use_total:
-                    v = v * (total_factor[d, 0] if v > 0.0 else 1.0)
-                row[a] = v
+    first = np.empty(len(order) + 1, np.int64)  # where each lock day's cohorts start in ``order``
+    n_groups = 0
+    for i in range(len(order)):
+        if i == 0 or lock[order[i]] != lock[order[i - 1]]:
+            first[n_groups] = i
+            n_groups += 1
+    first[n_groups] = len(order)
+    for g in prange(n_groups):  # one lock day each: independent rows, independent cohorts
+        d = lock[order[first[g]]] - origin
+        if not 0 <= d < n_days:
+            continue
+        row = np.empty(n_assets)
+        total = 0.0
+        for a in range(n_assets):
+            v = W[d, a]  # selects, not branches: a weight's sign is not predictable
+            if use_group:
+                v = v * (group_factor[d, group[a]] if v > 0.0 else 1.0)
+            if use_total:
+                v = v * (total_factor[d, 0] if v > 0.0 else 1.0)
+            row[a] = v
+            if np.isfinite(v):
+                total += abs(v)
+        if total > 0.0:
+            for t in range(first[g], first[g + 1]):
+                v = row[asset[order[t]]]
                 if np.isfinite(v):
-                    total += abs(v)
-            if total > 0.0:
-                for t in range(i, j):
-                    v = row[asset[order[t]]]
-                    if np.isfinite(v):
-                        out[order[t]] = v / total
-        i = j
+                    out[order[t]] = v / total
     return out
 
 
 # --- along time, per asset ---------------------------------------------------------------------
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def ema(x, n):
     """EMA with α = 1/n per column: started at the first value, held where x has none (S3)."""
     alpha = 1.0 / n
     out = np.full(x.shape, np.nan)
-    for a in range(x.shape[1]):
+    for a in prange(x.shape[1]):
         started = False
         e = 0.0
         for d in range(x.shape[0]):
@@ -217,11 +220,11 @@ def ema(x, n):
     return out
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def cumulative(x):
     """c: the running sum of x from its first value per column, days without a value adding 0."""
     out = np.full(x.shape, np.nan)
-    for a in range(x.shape[1]):
+    for a in prange(x.shape[1]):
         started = False
         c = 0.0
         for d in range(x.shape[0]):
@@ -234,11 +237,11 @@ def cumulative(x):
     return out
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def calmar(c):
     """c / MDD with MDD the maximum drawdown of c to date; NaN while MDD = 0 (S3 ``clm``)."""
     out = np.full(c.shape, np.nan)
-    for a in range(c.shape[1]):
+    for a in prange(c.shape[1]):
         peak = -np.inf
         mdd = 0.0
         for d in range(c.shape[0]):
@@ -274,14 +277,14 @@ def _fenwick_kth(tree, k, top):
     return position
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def winsorize(x, window, lo_q, hi_q, min_count):
     """Clip x per column to its ``lo_q``/``hi_q`` quantiles over the last ``window`` days (today
     included, values only); quantile = sorted[floor(q·(n−1))]; fewer than ``min_count`` values:
     pass through. An order-statistic Fenwick tree over the column's value ranks: O(log w) a day."""
     n_days = x.shape[0]
     out = np.full(x.shape, np.nan)
-    for a in range(x.shape[1]):
+    for a in prange(x.shape[1]):
         column = x[:, a]
         present = np.flatnonzero(np.isfinite(column))
         m = len(present)
@@ -372,11 +375,11 @@ def _rank_into(row, members, out_row):
         i = j + 1
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def rank(x, group_members, group_offsets):
     """Cross-sectional rank per day within each group (one group of every asset = ``rank``)."""
     out = np.full(x.shape, np.nan)
-    for d in range(x.shape[0]):
+    for d in prange(x.shape[0]):
         row = x[d]
         for g in range(len(group_offsets) - 1):
             _rank_into(row, group_members[group_offsets[g]:group_offsets[g + 1]], out[d])
@@ -389,13 +392,13 @@ def sumabs(x):
     return _divided_by_gross(x, np.full(x.shape, np.nan))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def combine(x, y):
     """sumabs(x·y) in one pass per day: ``(x·y) / Σ|x·y|`` (S5); y broadcasts along days when it
     has one row."""
     out = np.full(x.shape, np.nan)
-    row = np.empty(x.shape[1])
-    for d in range(x.shape[0]):
+    for d in prange(x.shape[0]):
+        row = np.empty(x.shape[1])
         yd = y[0] if y.shape[0] == 1 else y[d]
         total = 0.0
         for a in range(x.shape[1]):
@@ -427,11 +430,11 @@ def normalize_gross(x):
     return _divided_by_gross(x, np.zeros(x.shape))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def _divided_by_gross(x, out):
     """Write x / Σ|x| (over the finite values of each day) into ``out``; cells without a finite
     value, and days whose sum is 0, keep what ``out`` holds (NaN for sumabs, 0 for sizing)."""
-    for d in range(x.shape[0]):
+    for d in prange(x.shape[0]):
         total = 0.0
         for a in range(x.shape[1]):
             v = x[d, a]
