@@ -90,9 +90,9 @@ def batch_held(ctx: StrategyContext, specs: Sequence[StrategySpec], inception: s
     order = ctx.cached("lock order", ctx.cohorts.lock_order)
     for i, spec in enumerate(specs):
         key = keys[spec]
-        out[i] = nb.sized_held(prehedge[key], ctx.start, lock, ctx.cohorts.asset, order,
-                               group_beta.get(key, none), ctx.group, spec.hedge in GROUP_STEP,
-                               global_beta.get((key, spec.hedge), none), spec.hedge in GLOBAL_STEP)
+        nb.sized_held(prehedge[key], ctx.start, lock, ctx.cohorts.asset, order, group_beta.get(key, none), ctx.group,
+                      spec.hedge in GROUP_STEP, global_beta.get((key, spec.hedge), none), spec.hedge in GLOBAL_STEP,
+                      out[i])
     return out
 
 
