@@ -203,12 +203,12 @@ def sized_held(W, origin, lock, asset, order, group_factor, group, use_group, to
 
 # --- along time, per asset ---------------------------------------------------------------------
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def ema(x, n):
     """EMA with α = 1/n per column: started at the first value, held where x has none (S3)."""
     alpha = 1.0 / n
     out = np.full(x.shape, np.nan)
-    for a in prange(x.shape[1]):
+    for a in range(x.shape[1]):
         started = False
         e = 0.0
         for d in range(x.shape[0]):
@@ -221,11 +221,11 @@ def ema(x, n):
     return out
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def cumulative(x):
     """c: the running sum of x from its first value per column, days without a value adding 0."""
     out = np.full(x.shape, np.nan)
-    for a in prange(x.shape[1]):
+    for a in range(x.shape[1]):
         started = False
         c = 0.0
         for d in range(x.shape[0]):
@@ -238,11 +238,11 @@ def cumulative(x):
     return out
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def calmar(c):
     """c / MDD with MDD the maximum drawdown of c to date; NaN while MDD = 0 (S3 ``clm``)."""
     out = np.full(c.shape, np.nan)
-    for a in prange(c.shape[1]):
+    for a in range(c.shape[1]):
         peak = -np.inf
         mdd = 0.0
         for d in range(c.shape[0]):
@@ -278,14 +278,14 @@ def _fenwick_kth(tree, k, top):
     return position
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def winsorize(x, window, lo_q, hi_q, min_count):
     """Clip x per column to its ``lo_q``/``hi_q`` quantiles over the last ``window`` days (today
     included, values only); quantile = sorted[floor(q·(n−1))]; fewer than ``min_count`` values:
     pass through. An order-statistic Fenwick tree over the column's value ranks: O(log w) a day."""
     n_days = x.shape[0]
     out = np.full(x.shape, np.nan)
-    for a in prange(x.shape[1]):
+    for a in range(x.shape[1]):
         column = x[:, a]
         present = np.flatnonzero(np.isfinite(column))
         m = len(present)
