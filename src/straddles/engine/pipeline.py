@@ -157,9 +157,16 @@ class Backtest:
         directory = Path(directory)
         tables = self.tables()
         with result_folder(directory) as temporary:
-            for name, table in tables.items():
-                parquet_writer(table)(temporary(name))
+            write_tables(tables, temporary)
         return [directory / name for name in tables]
+
+
+def write_tables(tables: dict[str, pa.Table], temporary) -> None:
+    """Write each table as Parquet to ``temporary(name)``, the files concurrently: pyarrow's
+    writer releases the GIL, so the stage takes about as long as the largest file, not the sum."""
+    with ThreadPoolExecutor(max_workers=max(min(len(tables), 4), 1), thread_name_prefix="straddles-write") as pool:
+        for future in [pool.submit(parquet_writer(table), temporary(name)) for name, table in tables.items()]:
+            future.result()
 
 
 def load_backtest(directory: str | Path, days: bool = True, cohorts: bool = True) -> Backtest:
@@ -314,8 +321,7 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
         backtest_ = assemble(frame, result, False, timer, cube)
         backtest_.dropped_price_rows = dropped
         with timer("write outputs"):
-            for name, table in backtest_.tables().items():
-                parquet_writer(table)(temporary(name))
+            write_tables(backtest_.tables(), temporary)
     return backtest_
 
 
