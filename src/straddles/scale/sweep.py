@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ..engine.outputs import MANIFEST_FILE
 from ..errors import StraddlesError
-from .executor import run_tasks
+from .executor import KERNEL_LOCK, run_tasks
 
 #: fewest strategies per task: a strategy takes milliseconds, a task's overhead about as long
 TASK_STRATEGIES = 50
@@ -85,8 +85,10 @@ def worker_context(folder: str, run_id: str):
 
 def run_sweep_batch(names: list[str], folder: str, run_id: str, inception: str, amt_multipliers: bool, lag: int,
                     leverage: float | None) -> pa.Table:
-    """The task: one batch of strategies against this worker's context (rows in ``names`` order)."""
+    """The task: one batch of strategies against this worker's context (rows in ``names`` order).
+    The strategy kernels run ``prange`` loops: one task at a time per process (``KERNEL_LOCK``)."""
     from ..strategies.sweep import run_batch
 
-    context = worker_context(folder, run_id)
-    return run_batch(context, names, inception, amt_multipliers, lag, leverage)
+    with KERNEL_LOCK:
+        context = worker_context(folder, run_id)
+        return run_batch(context, names, inception, amt_multipliers, lag, leverage)
