@@ -29,8 +29,9 @@ SCHEMA = pa.schema([("name", pa.string()), ("sharpe", pa.float64()), ("sharpe_lo
                     ("sharpe_short", pa.float64()), ("ls_correlation", pa.float64()),
                     ("ann_return_bps", pa.float64()), ("ann_vol_bps", pa.float64()),
                     ("max_drawdown_bps", pa.float64()), ("hit_ratio", pa.float64()), ("ms", pa.float64())])
-#: strategies per batch of :func:`sweep` (progress is reported per batch)
-BATCH = 16
+#: strategies per batch of :func:`sweep` (progress is reported per batch): a batch shares one cube pass
+#: per step; 32 measured faster than 16 and 48 on the real AMT
+BATCH = 32
 
 
 def headline(dates: np.ndarray, pnl: dict[str, np.ndarray], periods_per_year: float = 252) -> dict:
