@@ -35,3 +35,17 @@ def test_the_stamp_changes_with_an_engine_source(tmp_path, monkeypatch):
     stamp = locator.get_source_stamp()
     monkeypatch.setattr(jit, "sources_digest", lambda folder: "edited")
     assert locator.get_source_stamp() != stamp
+
+
+def test_openmp_threads_sleep_between_loops_unless_the_user_says_otherwise():
+    """Importing the package's jit sets OMP_WAIT_POLICY=PASSIVE by default and keeps a user's value."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, straddles.jit; print(os.environ['OMP_WAIT_POLICY'])"
+    environ = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for given, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        env = dict(environ, **({} if given is None else {"OMP_WAIT_POLICY": given}))
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected

@@ -7,16 +7,27 @@ upgrade, a cached kernel would silently run the old code. Every module with comp
 numba's list of cache locators. It keeps the place numba would choose for the cache (including a
 user's ``NUMBA_CACHE_DIR``) and adds to the freshness stamp a digest of every ``.py`` file in the
 function's folder of this package: a kernel is recompiled after any edit in its layer.
+
+Importing it also makes OpenMP's idle threads sleep rather than spin (``OMP_WAIT_POLICY=PASSIVE``,
+unless the environment sets it): numba's OpenMP threading layer otherwise keeps its threads
+spinning between ``prange`` loops, and the strategy layer runs many short loops from Python, so
+spinning threads took the cores from the main thread and from other processes (a sweep measured
+14.8-15.9 s instead of 18.4-21.3 s, one strategy 19 ms instead of 37 ms, on a shared 2-core
+machine; BENCHMARKS.md). libgomp reads the variable when numba first loads it, at the first
+parallel loop, after this import.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from numba import njit, prange
-from numba.core.caching import CacheImpl, _CacheLocator
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .engine.cache import sources_digest
+from numba import njit, prange  # noqa: E402 - after the OpenMP setting, by intent
+from numba.core.caching import CacheImpl, _CacheLocator  # noqa: E402
+
+from .engine.cache import sources_digest  # noqa: E402
 
 __all__ = ["njit", "prange", "PackageSourceLocator"]
 
