@@ -83,9 +83,9 @@ def cohort_books(values, bucket, start, length, offset, wc, out_long, out_short,
     output cell receives its terms in cohort order, so each book equals the book of that vector
     alone. (With several vectors the loop over them adds ``0·x`` for a vector with the other sign
     or no weight, which leaves a sum started at +0 unchanged bit for bit when x is finite; a cell
-    whose value is not finite takes the one-vector-at-a-time path.) ``start`` is each cohort's
-    first day as a grid index; cells outside the grid are skipped. The outputs are zeroed by the
-    caller.
+    whose value is not finite takes the one-vector-at-a-time path. A NaN weight holds nothing.)
+    ``start`` is each cohort's first day as a grid index; cells outside the grid are skipped. The
+    outputs are zeroed by the caller.
 
     The grid's days are cut into ``n_blocks`` fixed ranges run in parallel: a thread owns its
     days' output cells and adds their terms in cohort order, so the books are the same bit for bit
@@ -110,7 +110,7 @@ def _cohort_books_days(values, bucket, start, length, offset, wc, out_long, out_
             continue
         if n_vectors == 1:  # one run: contiguous in both arrays
             w = wc[0, c]
-            if w == 0.0:
+            if not (w > 0.0 or w < 0.0):  # 0 or NaN: holds nothing, as below
                 continue
             out = out_long if w > 0.0 else out_short
             for k in range(n_cols):
