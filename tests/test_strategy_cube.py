@@ -16,7 +16,7 @@ from straddles.engine.pipeline import days_table, straddle_table
 from straddles.engine.prices import PriceStore
 from straddles.strategies import nb
 from straddles.strategies import reference as ref
-from straddles.strategies.cube import CohortBuilder, Cohorts, base_matrices, books, many_books
+from straddles.strategies.cube import COHORTS_FILE, CohortBuilder, Cohorts, base_matrices, books, many_books
 from straddles.synth import synthesize
 
 TOLERANCE = 1e-12
@@ -75,7 +75,8 @@ def _random_backtest(seed, directory, chunk_rows=None):
 
 @pytest.mark.parametrize("seed", range(40))
 def test_cube_equals_direct_day_row_sums(seed, tmp_path):
-    """SPEC-S1.5: every cube cell equals the direct sum over day rows (and no other cell exists)."""
+    """SPEC-S1.5: every cube cell equals the direct sum over day rows (0 where no day row has a
+    pnl), and every asset-day the direct Σ w·pnl, Σ w·vol, Σ w and count (S2)."""
     frame, straddles_, days, cube = _random_backtest(seed, tmp_path, chunk_rows=None if seed % 2 else 64)
     if days is None:
         assert len(cube) == 0
@@ -87,15 +88,24 @@ def test_cube_equals_direct_day_row_sums(seed, tmp_path):
         for j in range(cube.length[c]):
             i = cube.offset[c] + j
             key = (int(cube.asset[c]), int(cube.entry[c]), int(cube.entry[c]) + j)
-            if cube.count[i] == 0:
-                assert key not in cells
-                continue
-            seen += 1
-            cell = cells[key]
-            assert cell["count"] == cube.count[i]
-            for name in ("pnl", "opnl", "hpnl", "vol", "weight"):
+            cell = cells.get(key, dict(pnl=0.0, opnl=0.0, hpnl=0.0))
+            seen += key in cells
+            for name in ("pnl", "opnl", "hpnl"):
                 np.testing.assert_allclose(cube.columns[name][i], cell[name], rtol=0, atol=TOLERANCE)
     assert seen == len(cells)
+    asset_days = ref.direct_asset_days(straddles_, days, assets)
+    seen = 0
+    for a in range(len(assets)):
+        for i in range(cube.day_offset[a], cube.day_offset[a + 1]):
+            key = (a, int(cube.day_first[a]) + i - int(cube.day_offset[a]))
+            if cube.day_count[i] == 0:
+                assert key not in asset_days and all(cube.days[name][i] == 0 for name in cube.days)
+                continue
+            seen += 1
+            assert cube.day_count[i] == asset_days[key]["count"]
+            for name in ("pnl", "vol", "weight"):
+                np.testing.assert_allclose(cube.days[name][i], asset_days[key][name], rtol=0, atol=TOLERANCE)
+    assert seen == len(asset_days)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -174,10 +184,19 @@ def test_kernel_filled_cube_equals_the_day_row_cube_bitwise(seed, tmp_path):
         result = run_kernel(frame, store, days=days, options=options, cube=builder)
         got, expected = builder.result(), rows.result()
         assert list(got.columns) == list(expected.columns)  # the stored column order too
-        for name in ("asset", "entry", "length", "offset", "count"):
+        for name in ("asset", "entry", "length", "offset", "day_offset", "day_first", "day_count"):
             np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
         for name, values in expected.columns.items():  # bitwise: same bytes (NaN included)
             assert got.columns[name].tobytes() == values.tobytes(), name
+        assert list(got.days) == list(expected.days)
+        for name, values in expected.days.items():
+            assert got.days[name].tobytes() == values.tobytes(), name
+        # the asset-days' Σ w·pnl and count are the backtest's grid (SPEC 13.3), bit for bit
+        for a in range(len(frame.assets)):
+            lo, hi = got.day_offset[a], got.day_offset[a + 1]
+            cell = result.grid_offsets[a] + got.day_first[a] - result.grid_first_day[a]
+            assert got.days["pnl"][lo:hi].tobytes() == result.grid_pnl[cell:cell + hi - lo].tobytes()
+            np.testing.assert_array_equal(got.day_count[lo:hi], result.grid_count[cell:cell + hi - lo])
         for name in ("grid_pnl", "grid_opnl", "grid_hpnl", "grid_count", "pnl_sum", "status", "n_days"):
             np.testing.assert_array_equal(getattr(result, name), getattr(with_days, name), err_msg=name)
         if options.grid_columns():
@@ -195,7 +214,7 @@ def test_base_matrices_match_the_asset_pnl_table(tmp_path):
     table = result.asset_pnl
     rows = table["date"].cast("int32").to_numpy() - start
     cols = np.array([assets.index(a) for a in table["asset"].cast("string").to_pylist()])
-    np.testing.assert_allclose(P[rows, cols], table["pnl"].to_numpy(), rtol=0, atol=TOLERANCE)
+    np.testing.assert_array_equal(P[rows, cols], table["pnl"].to_numpy())  # the same sums: bit for bit
     assert np.isnan(P).sum() == P.size - len(rows)
     # V: the weighted mean over the straddles with a pnl, straight from the day rows
     days = result.days.filter(result.days["pnl"].is_valid())
@@ -214,7 +233,8 @@ def test_base_matrices_match_the_asset_pnl_table(tmp_path):
 
 
 def test_cube_round_trips_through_parquet_and_no_days_folders(tmp_path):
-    """The cube is written to cohorts.parquet (also without the day table) and read back equal."""
+    """The cube is written to cohorts.arrow (also without the day table) and read back equal, as
+    read-only views of the file."""
     prices = synthesize(straddles.example_amt_path(), 2024, 2024, seed=2)
     memory = straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, days=False)
     straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, days=False, out=tmp_path / "r")
@@ -222,10 +242,11 @@ def test_cube_round_trips_through_parquet_and_no_days_folders(tmp_path):
     assert loaded.days is None and loaded.cohorts is not None
     assert loaded.cohorts.to_arrow().equals(memory.cohorts.to_arrow())
     assert loaded.cohorts.settings == memory.cohorts.settings
+    assert not loaded.cohorts.columns["pnl"].flags.writeable and not loaded.cohorts.days["vol"].flags.writeable
     streamed = straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, out=tmp_path / "s")
     assert streamed.cohorts.to_arrow().equals(memory.cohorts.to_arrow())
     straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, out=tmp_path / "s", cohorts=False)
-    assert not (tmp_path / "s" / "cohorts.parquet").exists()
+    assert not (tmp_path / "s" / COHORTS_FILE).exists()
 
 
 @settings(max_examples=150)

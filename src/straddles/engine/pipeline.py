@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 #: output file names inside a backtest folder
 STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE, COHORTS_FILE = (
-    "straddles.parquet", "days.parquet", "asset_pnl.parquet", "assets.parquet", "cohorts.parquet")
+    "straddles.parquet", "days.parquet", "asset_pnl.parquet", "assets.parquet", "cohorts.arrow")
 #: columns of the straddle table, in SPEC 13.1 order; the leg columns follow
 STRADDLE_COLUMNS = (
     "straddle_id", "asset", "class", "group", "straddle", "schedule", "schid", "entry_month", "expiry_month",
@@ -142,24 +142,52 @@ class Backtest:
         return table.drop_columns(["slot"])
 
     def tables(self) -> dict[str, pa.Table]:
-        """The output tables by file name (the day table only when it is held)."""
+        """The output Parquet tables by file name (the day table only when it is held; the cohort
+        cube is an Arrow IPC file of its own, see :meth:`write_into`)."""
         tables = {STRADDLES_FILE: self.straddles, ASSET_PNL_FILE: self.asset_pnl, ASSETS_FILE: self.assets}
         if self.days is not None:
             tables[DAYS_FILE] = self.days
-        if self.cohorts is not None:
-            tables[COHORTS_FILE] = self.cohorts.to_arrow()
         return tables
 
     def write(self, directory: str | Path) -> list[Path]:
-        """Write the tables as Parquet files into ``directory`` as one set (all or nothing, with a
-        manifest that :func:`load_backtest` verifies; files of an earlier run that this one does
-        not write, such as its day table, are removed)."""
+        """Write the tables as Parquet files, and the cohort cube, into ``directory`` as one set
+        (all or nothing, with a manifest that :func:`load_backtest` verifies; files of an earlier
+        run that this one does not write, such as its day table, are removed)."""
         directory = Path(directory)
-        tables = self.tables()
         with result_folder(directory) as temporary:
-            for name, table in tables.items():
+            self.write_into(temporary)
+        return [directory / name for name in self.tables()] + ([directory / COHORTS_FILE] if self.cohorts else [])
+
+    def write_into(self, temporary) -> None:
+        """Write every output file into a :func:`~straddles.engine.outputs.result_folder` (its
+        ``temporary``): the cohort cube on a background thread while the Parquet tables are
+        encoded (both release the GIL)."""
+        cube = CubeWrite(self.cohorts, temporary) if self.cohorts is not None else None
+        try:
+            for name, table in self.tables().items():
                 parquet_writer(table)(temporary(name))
-        return [directory / name for name in tables]
+            if cube is not None:
+                cube.wait()
+        finally:
+            if cube is not None:
+                cube.close()
+
+
+class CubeWrite:
+    """The cohort cube written to a result folder's temporary ``cohorts.arrow`` on a thread of its
+    own, started at once: the caller builds and writes the other tables meanwhile."""
+
+    def __init__(self, cohorts: Cohorts, temporary):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="straddles-cube")
+        self._future = self._pool.submit(cohorts.write, temporary(COHORTS_FILE))
+
+    def wait(self) -> None:
+        """Wait for the file; re-raises a failed write."""
+        self._future.result()
+
+    def close(self) -> None:
+        """Wait for the thread without raising (on failure too: before the temporaries go)."""
+        self._pool.shutdown(wait=True)
 
 
 def load_backtest(directory: str | Path, days: bool = True, cohorts: bool = True) -> Backtest:
@@ -235,7 +263,7 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
       BD anchors then skip that exchange's holidays (SPEC 6.5).
 
     ``cohorts=True`` also builds the strategy layer's cohort cube (``result.cohorts``, and
-    ``cohorts.parquet`` in ``out``) from the streamed day rows; without days this costs a second
+    ``cohorts.arrow`` in ``out``) from the streamed day rows; without days this costs a second
     kernel pass over the straddles.
 
     ``scheduler`` runs it on Dask instead of in this process: ``"local:N"`` (N worker processes),
@@ -311,11 +339,17 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
                                          timer=timer, day_sink=day_writer, cohorts=settings, **options)
         if day_writer is not None:
             day_writer.close()
+        cube_write = None
+        if cube is not None:  # written while the other tables are built and written
+            cube_write = CubeWrite(cube, temporary)
+            files.callback(cube_write.close)
         backtest_ = assemble(frame, result, False, timer, cube)
         backtest_.dropped_price_rows = dropped
         with timer("write outputs"):
             for name, table in backtest_.tables().items():
                 parquet_writer(table)(temporary(name))
+            if cube_write is not None:
+                cube_write.wait()
     return backtest_
 
 
@@ -391,7 +425,7 @@ def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = "
     if cohorts is not None:
         from ..strategies.cube import CohortBuilder
 
-        builder = CohortBuilder(frame.asset, frame.weight, cohorts)
+        builder = CohortBuilder(frame.asset, frame.weight, cohorts, n_assets=len(frame.assets))
     with timer("kernel"):  # the kernel fills the cube itself, in its VALUE pass
         result = run_kernel(frame, store, days=days, day_sink=day_sink, options=options, cube=builder)
     return frame, result, builder.result() if builder is not None else None
