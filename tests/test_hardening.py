@@ -363,20 +363,20 @@ def test_10_the_manifest_lists_every_file_of_the_set_and_drops_old_ones(example_
     out = tmp_path / "out"
     straddles.backtest(example_amt_path, spy_prices, 2024, 2024, pattern="SPY", out=out)
     manifest = json.loads((out / outputs.MANIFEST_FILE).read_text())
-    assert set(manifest["files"]) == {STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, "assets.parquet", "cohorts.parquet"}
+    assert set(manifest["files"]) == {STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, "assets.parquet", "cohorts.arrow"}
     straddles.backtest(example_amt_path, spy_prices, 2024, 2024, pattern="SPY", out=out, days=False, cohorts=False)
     assert not (out / DAYS_FILE).exists() and load_backtest(out).days is None
-    assert not (out / "cohorts.parquet").exists() and load_backtest(out).cohorts is None
+    assert not (out / "cohorts.arrow").exists() and load_backtest(out).cohorts is None
 
 
 def test_10_result_folder_is_generic_over_file_names(tmp_path):
     with outputs.result_folder(tmp_path) as temporary:
         temporary("a.parquet").write_bytes(b"one")
-        temporary("cohorts.parquet").write_bytes(b"two")
-    assert set(outputs.verify_folder(tmp_path, ["a.parquet", "cohorts.parquet"])) == {"a.parquet", "cohorts.parquet"}
-    (tmp_path / "cohorts.parquet").write_bytes(b"owt")
-    with pytest.raises(StraddlesError, match="cohorts.parquet does not match"):
-        outputs.verify_folder(tmp_path, ["cohorts.parquet"])
+        temporary("cohorts.arrow").write_bytes(b"two")
+    assert set(outputs.verify_folder(tmp_path, ["a.parquet", "cohorts.arrow"])) == {"a.parquet", "cohorts.arrow"}
+    (tmp_path / "cohorts.arrow").write_bytes(b"owt")
+    with pytest.raises(StraddlesError, match="cohorts.arrow does not match"):
+        outputs.verify_folder(tmp_path, ["cohorts.arrow"])
 
 
 # -- 11. a truncated cache file ------------------------------------------------------------------

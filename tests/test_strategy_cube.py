@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
@@ -14,8 +16,10 @@ from straddles.engine.kernel import KernelOptions, run_kernel
 from straddles.engine.legs import LEG_NAMES
 from straddles.engine.pipeline import days_table, straddle_table
 from straddles.engine.prices import PriceStore
+from straddles.errors import StrategyError
 from straddles.strategies import nb
 from straddles.strategies import reference as ref
+from straddles.strategies.context import StrategyContext
 from straddles.strategies.cube import COHORTS_FILE, CohortBuilder, Cohorts, base_matrices, books, many_books
 from straddles.synth import synthesize
 
@@ -68,7 +72,6 @@ def _random_backtest(seed, directory, chunk_rows=None):
             chunks.append(days_table({k: v.copy() for k, v in chunk.items()}))
             builder(chunk)
         result = run_kernel(frame, store, day_sink=sink, chunk_rows=chunk_rows, on_select=builder.layout)
-        import pyarrow as pa
         days = pa.concat_tables(chunks) if chunks else None
     return frame, straddle_table(frame, result), days, builder.result()
 
@@ -290,3 +293,17 @@ def test_inception_lock_property(seed, inception):
         expected[side][date[r] - grid_start, asset[s]] += weight[s] * pnl[r] * held
     np.testing.assert_allclose(long_[0].T, expected["long"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(short[0].T, expected["short"], rtol=0, atol=1e-12)
+
+
+def test_folder_of_an_older_version_has_no_cube(tmp_path):
+    """A folder whose cube is the former cohorts.parquet loads without a cube, and a strategy on it
+    says, in one line, to run the backtest again."""
+    prices = synthesize(straddles.example_amt_path(), 2024, 2024, seed=2)
+    result = straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, days=False)
+    result.cohorts = None
+    result.write(tmp_path)
+    pq.write_table(pa.table({"asset": [0]}), tmp_path / "cohorts.parquet")
+    assert straddles.load_backtest(tmp_path).cohorts is None
+    with pytest.raises(StrategyError, match="no cohort cube .*run it again") as error:
+        StrategyContext(tmp_path)
+    assert "\n" not in str(error.value)

@@ -304,3 +304,60 @@ def _merged_cohorts(parts: list[Part], results: list[PartResult], settings: dict
 def _joined(arrays: list[np.ndarray], dtype) -> np.ndarray:
     """The arrays concatenated (an empty array of ``dtype`` for none)."""
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+
+
+def _sorted_by_id(table: pa.Table) -> pa.Table:
+    """Day rows of several parts in (straddle_id, date) order (each part's rows are already in
+    that order; a stable sort on the id keeps the dates in order)."""
+    return table.take(pc.sort_indices(table["straddle_id"])) if table.num_rows else table
+
+
+def _write(directory: Path, backtest: Backtest, parts: list[Part], results: list[PartResult],
+           frame: StraddleFrame, days: bool) -> None:
+    """All output files or none, with the folder's manifest, as :func:`straddles.backtest` with ``out``."""
+    with result_folder(directory) as temporary:
+        if days:
+            _write_days(temporary(DAYS_FILE), parts, results, frame)
+        backtest.write_into(temporary)  # without days: the day table is not held
+
+
+def _write_days(target: Path, parts: list[Part], results: list[PartResult], frame: StraddleFrame) -> None:
+    """Merge the day parts into one file, chunk by chunk as the single-process day writer does
+    (the same groups of expiry years, one row group each), so the bytes are the same."""
+    year_rows = np.sum([result.year_rows for result in results], axis=0) if results else np.zeros(0, np.int64)
+    years_present = np.unique(frame.expiry_month // 12 - parts[0].start_year) if parts else np.zeros(0, np.int64)
+    phase_rows = year_rows[years_present] if len(year_rows) else np.zeros(0, np.int64)
+    phase_start = np.r_[0, np.cumsum(phase_rows)].astype(np.int64)
+    part_start = [np.r_[0, np.cumsum(result.year_rows[years_present])] for result in results]
+    readers = [pq.ParquetFile(part.day_file) for part in parts]
+    writer = None
+    try:
+        for lo, hi in _chunks(phase_start, DAY_CHUNK_ROWS):
+            if phase_start[hi] == phase_start[lo]:
+                continue
+            slices = [_read_rows(reader, int(starts[lo]), int(starts[hi])) for reader, starts in zip(readers, part_start)]
+            table = _sorted_by_id(pa.concat_tables(slices))
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema, **parquet_options(table.schema))
+            writer.write_table(table, row_group_size=table.num_rows)
+        if writer is None:
+            writer = pq.ParquetWriter(target, DAYS_SCHEMA, **parquet_options(DAYS_SCHEMA))
+    finally:
+        if writer is not None:
+            writer.close()
+        for reader in readers:
+            reader.close()
+
+
+def _read_rows(reader: pq.ParquetFile, lo: int, hi: int) -> pa.Table:
+    """Rows [lo, hi) of a Parquet file, reading only the row groups that hold them."""
+    groups, first_row, offset = [], None, 0
+    for group in range(reader.metadata.num_row_groups):
+        size = reader.metadata.row_group(group).num_rows
+        if offset < hi and offset + size > lo:
+            groups.append(group)
+            first_row = offset if first_row is None else first_row
+        offset += size
+    if not groups:
+        return reader.schema_arrow.empty_table()
+    return reader.read_row_groups(groups).slice(lo - first_row, hi - lo)
