@@ -1,6 +1,7 @@
 """The numba cache is keyed on every source of a kernel's layer (straddles.jit)."""
 
 from straddles import jit
+from straddles.engine.cache import sources_digest
 from straddles.engine import kernel, models
 from straddles.strategies import nb
 
@@ -14,11 +15,11 @@ def test_stamp_covers_the_sibling_modules(tmp_path):
     (tmp_path / "kernel.py").write_text("x = 1\n")
     (tmp_path / "models.py").write_text("y = 1\n")
     (tmp_path / "notes.txt").write_text("ignored\n")
-    before = jit.folder_digest(tmp_path)
+    before = sources_digest(tmp_path)
     (tmp_path / "notes.txt").write_text("still ignored\n")
-    assert jit.folder_digest(tmp_path) == before
+    assert sources_digest(tmp_path) == before
     (tmp_path / "models.py").write_text("y = 2\n")  # an edit beside the kernel's own file
-    assert jit.folder_digest(tmp_path) != before
+    assert sources_digest(tmp_path) != before
 
 
 def test_functions_outside_the_package_keep_numbas_locators(tmp_path):
@@ -32,5 +33,5 @@ def test_functions_outside_the_package_keep_numbas_locators(tmp_path):
 def test_the_stamp_changes_with_an_engine_source(tmp_path, monkeypatch):
     locator = kernel._run._cache._impl.locator
     stamp = locator.get_source_stamp()
-    monkeypatch.setattr(jit, "folder_digest", lambda folder: "edited")
+    monkeypatch.setattr(jit, "sources_digest", lambda folder: "edited")
     assert locator.get_source_stamp() != stamp

@@ -61,7 +61,10 @@ def run(argv: list[str] | None = None, before_exit: Callable[[], None] | None = 
 
     * pyarrow imports pandas (0.17-0.3 s) on its first array conversion whenever pandas is
       installed, only to recognize pandas objects; no command hands it one, so the process
-      cannot import pandas (:class:`_NoPandas`) unless something imported it already.
+      cannot import pandas (:class:`_Unavailable`) unless something imported it already.
+    * numba imports SciPy (0.15-0.25 s) when it first loads a compiled function, whenever SciPy is
+      installed, to find BLAS for its linear algebra; no kernel of ours uses it, so only the
+      explorer (which clusters with SciPy) can import it.
     * After :func:`main` has returned every output is complete (written, closed and renamed into
       place), so the process ends with ``os._exit`` once the console streams are flushed:
       an ordinary exit spends 0.2-0.3 s freeing numba's compiler state and the arrays of the run.
@@ -69,8 +72,9 @@ def run(argv: list[str] | None = None, before_exit: Callable[[], None] | None = 
     ``before_exit`` runs just before the end (the benchmarks read the peak RSS there). An
     unexpected exception propagates and the process exits the ordinary way, with its traceback.
     """
-    if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, _NoPandas())
+    arguments = sys.argv[1:] if argv is None else argv
+    unavailable = {"pandas"} | ({"scipy"} if "explore" not in arguments[:1] else set())
+    sys.meta_path.insert(0, _Unavailable(unavailable - set(sys.modules)))
     code = main(argv)
     if before_exit is not None:
         before_exit()
@@ -79,13 +83,16 @@ def run(argv: list[str] | None = None, before_exit: Callable[[], None] | None = 
     os._exit(code)
 
 
-class _NoPandas:
-    """An import hook under which pandas is not installed: pyarrow then skips its pandas support."""
+class _Unavailable:
+    """An import hook under which some packages are not installed (see :func:`run`): pyarrow then
+    skips its pandas support, numba its SciPy BLAS."""
+
+    def __init__(self, packages: set[str]):
+        self.packages = frozenset(packages)
 
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] == "pandas":
-            raise ModuleNotFoundError(f"No module named {name!r} (the straddles command runs without pandas)",
-                                      name=name)
+        if name.partition(".")[0] in self.packages:
+            raise ModuleNotFoundError(f"No module named {name!r} (the straddles command runs without it)", name=name)
         return None
 
 
@@ -318,14 +325,15 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, width=None if stream.isatty() else 160)
 
 
-def _check_selection(args) -> None:
-    """A ``--pattern`` that selects no asset is a user error, not an empty run."""
+def _check_selection(args):
+    """The loaded AMT, for the command to use instead of loading it again; a ``--pattern`` that
+    selects no asset is a user error, not an empty run."""
     from .engine.amt import load_amt
 
     amt = load_amt(args.amt)
     live_only = not getattr(args, "all", False)
     if amt.select(args.pattern, live_only=live_only):
-        return
+        return amt
     hint = " (it matches only dead assets: add --all)" if live_only and amt.select(args.pattern, False) else ""
     raise StraddlesError(f"{args.amt}: --pattern {args.pattern!r} selects no asset{hint}")
 
@@ -335,9 +343,9 @@ def _expand(args) -> int:
     from .engine.straddle_table import build_straddles
     from .engine.outputs import write_table
 
-    _check_selection(args)
+    amt = _check_selection(args)
     start = time.perf_counter()
-    frame = build_straddles(args.amt, args.start, args.end, args.pattern, not args.all, args.overrides,
+    frame = build_straddles(amt, args.start, args.end, args.pattern, not args.all, args.overrides,
                             calendars=calendars_option(args.calendars))
     table = frame.to_arrow()
     seconds = time.perf_counter() - start
@@ -356,10 +364,7 @@ def _expand(args) -> int:
 def _assets(args) -> int:
     from rich.table import Table
 
-    from .engine.amt import load_amt
-
-    _check_selection(args)
-    amt = load_amt(args.amt)
+    amt = _check_selection(args)
     table = Table(title=f"{args.amt}", show_lines=False)
     for name in ("Underlying", "Class", "group", "live", "Vol", "Hedge", "Model", "schedule (fixed entries)"):
         table.add_column(name)
@@ -423,10 +428,10 @@ def _validate(args) -> int:
 def _backtest(args) -> int:
     from .engine.pipeline import backtest
 
-    _check_selection(args)
+    amt = _check_selection(args)
     if args.scheduler is None:
         with _console(stderr=True).status("backtesting"):
-            result = backtest(args.amt, args.prices, args.start, args.end, args.pattern, args.overrides,
+            result = backtest(amt, args.prices, args.start, args.end, args.pattern, args.overrides,
                               days=not args.no_days, live_only=not args.all, out=args.out,
                               cohorts=not args.no_cohorts, **_run_option_values(args))
     else:

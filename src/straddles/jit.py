@@ -11,35 +11,16 @@ function's folder of this package: a kernel is recompiled after any edit in its 
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
 from pathlib import Path
 
 from numba import njit, prange
 from numba.core.caching import CacheImpl, _CacheLocator
 
+from .engine.cache import sources_digest
+
 __all__ = ["njit", "prange", "PackageSourceLocator"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-@functools.lru_cache(maxsize=None)
-def _file_digest(path: str, mtime_ns: int, size: int) -> bytes:
-    """sha256 of a file, memoized on its mtime and size (so an edit in a running process is seen)."""
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).digest()
-
-
-def folder_digest(folder: Path) -> str:
-    """One digest over every ``.py`` file directly in ``folder`` (names and contents)."""
-    digest = hashlib.sha256()
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.name.endswith(".py") and entry.is_file():
-            stat = entry.stat()
-            digest.update(entry.name.encode())
-            digest.update(_file_digest(entry.path, stat.st_mtime_ns, stat.st_size))
-    return digest.hexdigest()
 
 
 class PackageSourceLocator(_CacheLocator):
@@ -61,7 +42,7 @@ class PackageSourceLocator(_CacheLocator):
         return self._inner.get_disambiguator()
 
     def get_source_stamp(self):
-        return self._inner.get_source_stamp(), folder_digest(self._folder)
+        return self._inner.get_source_stamp(), sources_digest(self._folder)
 
     @classmethod
     def from_function(cls, py_func, py_file):

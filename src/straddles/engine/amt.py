@@ -17,14 +17,14 @@ import pickle
 import re
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 import regex
 import yaml
 
-from .cache import cache_dir, checksum, touch
+from .cache import cache_dir, checksum, sources_digest, touch
 from ..errors import AmtError
 from .outputs import atomic_path
 from .schedules import ScheduleEntry, parse_schedule
@@ -45,7 +45,6 @@ SIGNAL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 RESERVED_SIGNALS = ("clm", "vol")
 #: the sections of the file this module reads (SPEC 2.1, STRATEGY S3); everything else is ignored
 _SECTIONS = ("amt", "expiry_schedules", "backtest", "signal_table", "group_risk_multiplier_table", *RULE_TABLES)
-_PARSE_CACHE_VERSION = 4
 #: seconds one user-supplied regex may take on one string before it is reported (see :func:`compile_pattern`)
 REGEX_TIMEOUT_SECONDS = 1.0
 
@@ -255,12 +254,34 @@ def load_amt(path: str | Path) -> Amt:
 
     Anchors and aliases resolve to their values and scalars keep their YAML 1.1 types. Only the
     ``amt``, ``expiry_schedules``, ``backtest``, ``signal_table`` and rule-table sections are read.
+
+    A file loaded before comes from the AMT cache: parsing (PyYAML type-resolves every scalar, even
+    with libyaml) and resolving the rule tables take about 0.1 s on the real AMT, a noticeable
+    share of a one-second backtest; the cached :class:`Amt` loads in milliseconds. The cache is
+    keyed by a hash of the file's bytes and of this package's engine sources, so an edit of either
+    is a miss.
     """
     path = Path(path)
     try:
         text = path.read_bytes()
     except OSError as exc:
         raise AmtError(path, None, None, f"cannot read: {exc.strerror or exc}") from None
+    key = hashlib.sha256(f"{sources_digest(Path(__file__).parent)}|{yaml.__version__}|".encode() + text)
+    cached = cache_dir("amt") / f"{key.hexdigest()[:32]}.pickle"
+    amt = _read_cached(cached, path)
+    if amt is not None:
+        return replace(amt, path=path)
+    amt = _build(path, text)
+    try:
+        payload = pickle.dumps(amt, protocol=pickle.HIGHEST_PROTOCOL)
+        with atomic_path(cached, durable=True) as temporary:
+            temporary.write_bytes(checksum(payload).encode() + b"\n" + payload)
+    except (OSError, pickle.PicklingError, RecursionError):  # a read-only cache folder only costs speed
+        pass
+    return amt
+
+
+def _build(path: Path, text: bytes) -> Amt:
     document = _parse(path, text)
     if not isinstance(document, dict):
         raise AmtError(path, None, None, "expected a YAML mapping at the top level")
@@ -289,18 +310,7 @@ def load_amt(path: str | Path) -> Amt:
 
 
 def _parse(path: Path, text: bytes):
-    """The YAML document, from the parse cache when this exact text was parsed before.
-
-    Parsing a real AMT takes about 0.1 s (PyYAML builds and type-resolves every scalar, even with
-    libyaml), a noticeable share of a one-second backtest; a cached parse loads in milliseconds.
-    The cache is keyed by a hash of the file's bytes, so any edit is a miss, and it holds only the
-    sections this module reads.
-    """
-    key = hashlib.sha256(f"{_PARSE_CACHE_VERSION}|{yaml.__version__}|".encode() + text).hexdigest()[:32]
-    cached = cache_dir("amt") / f"{key}.pickle"
-    document = _read_parse_cache(cached, path)
-    if document is not None:
-        return document
+    """The YAML document: only the sections this module reads."""
     try:
         document = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as exc:
@@ -309,17 +319,11 @@ def _parse(path: Path, text: bytes):
         raise AmtError(path, None, None, "invalid YAML: nested too deeply") from None
     if isinstance(document, dict):
         document = {name: document[name] for name in _SECTIONS if name in document}
-        try:
-            payload = pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL)
-            with atomic_path(cached, durable=True) as temporary:
-                temporary.write_bytes(checksum(payload).encode() + b"\n" + payload)
-        except (OSError, pickle.PicklingError, RecursionError):  # a read-only cache folder only costs speed
-            pass
     return document
 
 
-def _read_parse_cache(cached: Path, path: Path):
-    """The cached parse, or None when there is none or it fails its checksum (with a warning).
+def _read_cached(cached: Path, path: Path) -> Amt | None:
+    """The cached :class:`Amt`, or None when there is none or it fails its checksum (with a warning).
 
     The file is ``<xxh3 of the pickle>\n<pickle>``: a damaged pickle that still unpickles would
     otherwise be used silently.
@@ -332,12 +336,14 @@ def _read_parse_cache(cached: Path, path: Path):
     try:
         if not newline or stored.decode("ascii") != checksum(payload):
             raise ValueError("checksum mismatch")
-        document = pickle.loads(payload)
-    except Exception as exc:  # damaged in any way: parse again
-        warnings.warn(f"{path}: cached parse {cached} is damaged ({exc}); parsing the file again", stacklevel=4)
+        amt = pickle.loads(payload)
+        if not isinstance(amt, Amt):
+            raise ValueError(f"holds a {type(amt).__name__}")
+    except Exception as exc:  # damaged in any way: load the file again
+        warnings.warn(f"{path}: cached parse {cached} is damaged ({exc}); parsing the file again", stacklevel=3)
         return None
     touch(cached)
-    return document
+    return amt
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

@@ -18,6 +18,8 @@ The folder is ``$STRADDLES_CACHE_DIR``, else ``~/.cache/straddles``, with one su
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import mmap
 import os
@@ -67,6 +69,25 @@ def checksum(*buffers) -> str:
     digest = xxhash.xxh3_128()
     for buffer in buffers:
         digest.update(memoryview(buffer).cast("B") if not isinstance(buffer, (bytes, bytearray)) else buffer)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _file_digest(path: str, mtime_ns: int, size: int) -> bytes:
+    """sha256 of a file, memoized on its mtime and size (so an edit in a running process is seen)."""
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).digest()
+
+
+def sources_digest(folder: str | os.PathLike) -> str:
+    """One digest over every ``.py`` file directly in ``folder`` (names and contents): what keys a
+    cache of something the code in that folder computes, so that an edit or upgrade is a miss."""
+    digest = hashlib.sha256()
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.endswith(".py") and entry.is_file():
+            stat = entry.stat()
+            digest.update(entry.name.encode())
+            digest.update(_file_digest(entry.path, stat.st_mtime_ns, stat.st_size))
     return digest.hexdigest()
 
 

@@ -374,9 +374,11 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
                          day_extra, cube, cube_base, cube_values, day_base, day_values, day_count)
 
 
-#: day rows per chunk when days stream to a sink: big enough for efficient Parquet row groups,
-#: small enough that the reused buffers (about 100 bytes a row) stay in memory once touched
-DAY_CHUNK_ROWS = 1 << 21
+#: day rows per chunk when days stream to a sink (a chunk is whole expiry years, so about one
+#: year of the real AMT): big enough for efficient Parquet row groups, small enough that the two
+#: reused buffers (about 100 bytes a row) cost little to touch first: 2**21 rows spent a second
+#: more of system time on the full universe, first-touching 400 MB (BENCHMARKS.md, issue 11)
+DAY_CHUNK_ROWS = 1 << 19
 
 
 #: asof when none is set: a day after every span, so every month has ended and every price is seen

@@ -164,8 +164,7 @@ class Backtest:
         encoded (both release the GIL)."""
         cube = CubeWrite(self.cohorts, temporary) if self.cohorts is not None else None
         try:
-            for name, table in self.tables().items():
-                parquet_writer(table)(temporary(name))
+            write_tables(self.tables(), temporary)
             if cube is not None:
                 cube.wait()
         finally:
@@ -188,6 +187,14 @@ class CubeWrite:
     def close(self) -> None:
         """Wait for the thread without raising (on failure too: before the temporaries go)."""
         self._pool.shutdown(wait=True)
+
+
+def write_tables(tables: dict[str, pa.Table], temporary) -> None:
+    """Write each table as Parquet to ``temporary(name)``, the files concurrently: pyarrow's
+    writer releases the GIL, so the stage takes about as long as the largest file, not the sum."""
+    with ThreadPoolExecutor(max_workers=max(min(len(tables), 4), 1), thread_name_prefix="straddles-write") as pool:
+        for future in [pool.submit(parquet_writer(table), temporary(name)) for name, table in tables.items()]:
+            future.result()
 
 
 def load_backtest(directory: str | Path, days: bool = True, cohorts: bool = True) -> Backtest:
@@ -346,8 +353,7 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
         backtest_ = assemble(frame, result, False, timer, cube)
         backtest_.dropped_price_rows = dropped
         with timer("write outputs"):
-            for name, table in backtest_.tables().items():
-                parquet_writer(table)(temporary(name))
+            write_tables(backtest_.tables(), temporary)
             if cube_write is not None:
                 cube_write.wait()
     return backtest_

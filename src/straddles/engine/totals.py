@@ -42,15 +42,20 @@ def aggregate(asset_pnl: pa.Table, assets: pa.Table, by: str, multipliers: np.nd
         bucket_names, bucket_of_asset = np.unique(np.array(keys, dtype=object), return_inverse=True)
     row_multiplier = multipliers[asset_row]
     keep = row_multiplier != 0
-    dates = asset_pnl["date"].cast(pa.int32()).to_numpy()[keep]
-    bucket, row_multiplier = bucket_of_asset[asset_row[keep]], row_multiplier[keep]
+    everything = bool(keep.all())  # the usual case: no row to drop, so no copies to make
+    dates = _numbers(asset_pnl["date"].cast(pa.int32()), None if everything else keep)
+    bucket = bucket_of_asset[asset_row if everything else asset_row[keep]]
+    row_multiplier = row_multiplier if everything else row_multiplier[keep]
+    unit = bool((row_multiplier == 1.0).all())
     day0 = int(dates.min()) if len(dates) else 0
     n_days = int(dates.max()) - day0 + 1 if len(dates) else 0
     cell = bucket * n_days + (dates - day0)
     size = len(bucket_names) * n_days
 
     def cell_sum(name: str, mask: np.ndarray | None = None) -> np.ndarray:
-        values = asset_pnl[name].cast(pa.float64()).fill_null(0.0).to_numpy()[keep] * row_multiplier
+        values = _numbers(asset_pnl[name].cast(pa.float64()), None if everything else keep)
+        if not unit:
+            values = values * row_multiplier
         if mask is not None:
             values = np.where(mask, values, 0.0)
         return np.bincount(cell, weights=values, minlength=size)
@@ -73,6 +78,14 @@ def aggregate(asset_pnl: pa.Table, assets: pa.Table, by: str, multipliers: np.nd
     return pa.table(columns)
 
 
+def _numbers(column: pa.ChunkedArray, keep: np.ndarray | None) -> np.ndarray:
+    """A numeric column as NumPy (nulls as 0, without a copy when there are none), rows ``keep``."""
+    if column.null_count:
+        column = column.fill_null(0)
+    values = column.to_numpy()
+    return values if keep is None else values[keep]
+
+
 def _asset_rows(asset_column: pa.ChunkedArray, asset_names: pa.ChunkedArray) -> np.ndarray:
     """The row of ``asset_names`` for each value of ``asset_column``, without a Python loop over rows."""
     column = asset_column.combine_chunks() if isinstance(asset_column, pa.ChunkedArray) else asset_column
@@ -81,7 +94,8 @@ def _asset_rows(asset_column: pa.ChunkedArray, asset_names: pa.ChunkedArray) -> 
     lookup = pc.index_in(column.dictionary.cast(pa.string()), value_set=asset_names.cast(pa.string()))
     positions = lookup.fill_null(-1).to_numpy().astype(np.int64)
     indices = column.indices.to_numpy()
-    used = np.unique(indices)  # a filtered table keeps its whole dictionary: check only what is used
+    # a filtered table keeps its whole dictionary: check only what is used
+    used = np.flatnonzero(np.bincount(indices, minlength=len(positions)))
     unknown = used[positions[used] < 0]
     if len(unknown):
         missing = column.dictionary.take(pa.array(unknown)).to_pylist()
