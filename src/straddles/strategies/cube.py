@@ -92,6 +92,12 @@ class Cohorts:
         return int(self.offset[-1])
 
     @property
+    def nbytes(self) -> int:
+        """Bytes of the cells and asset-day arrays (the cube's size in memory, or mapped)."""
+        arrays = [*self.columns.values(), *self.days.values(), self.day_count]
+        return sum(array.nbytes for array in arrays)
+
+    @property
     def n_assets(self) -> int:
         """Assets the asset-day windows cover (the backtest's selected assets)."""
         return len(self.day_first)
