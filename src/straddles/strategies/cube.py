@@ -145,12 +145,12 @@ class Cohorts:
             kind = pa.LargeListArray if large else pa.ListArray
             return kind.from_arrays(pa.array(offsets.astype(np.int64 if large else np.int32)), pa.array(values))
 
-        columns = {"first_day": pa.array(self.day_first.astype(np.int32)).view(pa.date32())}
+        columns = {"first_day": pa.array(self.day_first.astype(np.int32, copy=False)).view(pa.date32())}
         for name in DAY_COLUMNS:
             columns["day_" + name] = lists(self.day_offset, self.days[name])
-        columns["day_count"] = lists(self.day_offset, self.day_count.astype(np.int32))
-        columns["entry"] = lists(bounds, pa.array(self.entry.astype(np.int32)).view(pa.date32()))
-        columns["length"] = lists(bounds, self.length.astype(np.int32))
+        columns["day_count"] = lists(self.day_offset, self.day_count.astype(np.int32, copy=False))
+        columns["entry"] = lists(bounds, pa.array(self.entry.astype(np.int32, copy=False)).view(pa.date32()))
+        columns["length"] = lists(bounds, self.length.astype(np.int32, copy=False))
         for name, values in self.columns.items():
             columns[name] = lists(cells, values)
         table = pa.table(columns)
