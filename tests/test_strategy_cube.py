@@ -175,17 +175,22 @@ def _kernel_options(frame, rng):
 def test_kernel_filled_cube_equals_the_day_row_cube_bitwise(seed, tmp_path):
     """SPEC-S1.5: the cube the kernel fills in its VALUE pass (no day rows) is bit for bit the cube
     scattered from the day rows (the oracle above), with the SPEC 16-18 columns when on, and the
-    run's other outputs (grids, straddle sums) are those of a run without a cube."""
+    run's other outputs (grids, straddle sums) are those of a run without a cube. Filled in its
+    file (``path``), the file holds the bytes ``Cohorts.write`` writes and the arrays map it."""
     frame, prices = random_case(seed, tmp_path)
     store = PriceStore.from_arrow(prices)
     options = _kernel_options(frame, np.random.default_rng(seed))
     rows = CohortBuilder(frame.asset, frame.weight)
     with_days = run_kernel(frame, store, days=True, options=options, on_select=rows.layout)
     rows(with_days.days)
-    for days in (False, True):
-        builder = CohortBuilder(frame.asset, frame.weight)
+    for days, path in ((False, None), (True, None), (False, tmp_path / "filled.arrow")):
+        builder = CohortBuilder(frame.asset, frame.weight, path=path)
         result = run_kernel(frame, store, days=days, options=options, cube=builder)
         got, expected = builder.result(), rows.result()
+        if path is not None:
+            expected.write(tmp_path / "written.arrow")
+            assert path.read_bytes() == (tmp_path / "written.arrow").read_bytes()
+            assert not got.columns["pnl"].flags.writeable and not got.day_count.flags.writeable
         assert list(got.columns) == list(expected.columns)  # the stored column order too
         for name in ("asset", "entry", "length", "offset", "day_offset", "day_first", "day_count"):
             np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)

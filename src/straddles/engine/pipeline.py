@@ -160,33 +160,13 @@ class Backtest:
 
     def write_into(self, temporary) -> None:
         """Write every output file into a :func:`~straddles.engine.outputs.result_folder` (its
-        ``temporary``): the cohort cube on a background thread while the Parquet tables are
+        ``temporary``): the cohort cube on a thread of its own while the Parquet tables are
         encoded (both release the GIL)."""
-        cube = CubeWrite(self.cohorts, temporary) if self.cohorts is not None else None
-        try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="straddles-cube") as pool:
+            cube = pool.submit(self.cohorts.write, temporary(COHORTS_FILE)) if self.cohorts is not None else None
             write_tables(self.tables(), temporary)
             if cube is not None:
-                cube.wait()
-        finally:
-            if cube is not None:
-                cube.close()
-
-
-class CubeWrite:
-    """The cohort cube written to a result folder's temporary ``cohorts.arrow`` on a thread of its
-    own, started at once: the caller builds and writes the other tables meanwhile."""
-
-    def __init__(self, cohorts: Cohorts, temporary):
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="straddles-cube")
-        self._future = self._pool.submit(cohorts.write, temporary(COHORTS_FILE))
-
-    def wait(self) -> None:
-        """Wait for the file; re-raises a failed write."""
-        self._future.result()
-
-    def close(self) -> None:
-        """Wait for the thread without raising (on failure too: before the temporaries go)."""
-        self._pool.shutdown(wait=True)
+                cube.result()  # re-raises a failed write; on any failure the pool waits for the thread
 
 
 def write_tables(tables: dict[str, pa.Table], temporary) -> None:
@@ -342,20 +322,17 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
             day_writer = _DayWriter(temporary(DAYS_FILE), timer,
                                     days_schema(greeks=options["greeks"], costs=options["costs"] not in (None, False)))
             files.callback(day_writer.close)  # also on failure, before the temporary file goes
+        # the kernel fills the cube in its file (CohortBuilder ``path``)
+        cube_file = temporary(COHORTS_FILE) if settings is not None else None
         frame, result, cube = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
-                                         timer=timer, day_sink=day_writer, cohorts=settings, **options)
+                                         timer=timer, day_sink=day_writer, cohorts=settings, cube_file=cube_file,
+                                         **options)
         if day_writer is not None:
             day_writer.close()
-        cube_write = None
-        if cube is not None:  # written while the other tables are built and written
-            cube_write = CubeWrite(cube, temporary)
-            files.callback(cube_write.close)
         backtest_ = assemble(frame, result, False, timer, cube)
         backtest_.dropped_price_rows = dropped
         with timer("write outputs"):
             write_tables(backtest_.tables(), temporary)
-            if cube_write is not None:
-                cube_write.wait()
     return backtest_
 
 
@@ -411,13 +388,15 @@ class _DayWriter:
 def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
                overrides=None, days: bool = True, timer: StageTimer | None = None, day_sink=None,
                asof=None, expiry_basis: str = "realized", greeks: bool = False, costs=None, calendars=None,
-               cohorts=None):
+               cohorts=None, cube_file=None):
     """The compute stages: expand the straddles, resolve their legs, run the kernel.
 
     Returns the :class:`StraddleFrame`, the kernel's :class:`~straddles.engine.kernel.KernelResult`
     and the cohort cube (None unless ``cohorts``, the AMT settings the cube carries, is given);
     ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`); the
-    kernel adds into the cube as it values each day, with or without day rows. The options are those of :func:`backtest`.
+    kernel adds into the cube as it values each day, with or without day rows, and with a
+    ``cube_file`` into that file, which is then the finished ``cohorts.arrow``
+    (:class:`~straddles.strategies.cube.CohortBuilder`). The options are those of :func:`backtest`.
     """
     from .calendars import calendars_option
     from .kernel import run_kernel
@@ -431,7 +410,7 @@ def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = "
     if cohorts is not None:
         from ..strategies.cube import CohortBuilder
 
-        builder = CohortBuilder(frame.asset, frame.weight, cohorts, n_assets=len(frame.assets))
+        builder = CohortBuilder(frame.asset, frame.weight, cohorts, n_assets=len(frame.assets), path=cube_file)
     with timer("kernel"):  # the kernel fills the cube itself, in its VALUE pass
         result = run_kernel(frame, store, days=days, day_sink=day_sink, options=options, cube=builder)
     return frame, result, builder.result() if builder is not None else None

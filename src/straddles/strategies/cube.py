@@ -30,6 +30,7 @@ reading a results folder with a cube does not pay for the compiler.
 from __future__ import annotations
 
 import json
+import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,9 +134,11 @@ class Cohorts:
     # --- Arrow --------------------------------------------------------------------------------
 
     def to_arrow(self) -> pa.Table:
-        """One row per asset: its window's first day (``first_day``), its asset-day sums
-        (``day_pnl, day_vol, day_weight, day_count``), its cohorts (``entry``, ``length``) and
-        their cells, run after run (a list column per cell column); no copies of the arrays."""
+        """One row per asset: its window's first day (``first_day``), its cohorts (``entry``,
+        ``length``), their cells, run after run (a list column per cell column), and its asset-day
+        sums (``day_pnl, day_vol, day_weight, day_count``); no copies of the arrays. In an IPC
+        file the values of consecutive list columns of one type lie at equal distances (the next
+        column's offsets between them): :class:`CohortBuilder` relies on it to fill a file in place."""
         n_assets = self.n_assets
         bounds = np.searchsorted(self.asset, np.arange(n_assets + 1)).astype(np.int64)
         cells = self.offset[bounds]
@@ -146,13 +149,13 @@ class Cohorts:
             return kind.from_arrays(pa.array(offsets.astype(np.int64 if large else np.int32)), pa.array(values))
 
         columns = {"first_day": pa.array(self.day_first.astype(np.int32, copy=False)).view(pa.date32())}
-        for name in DAY_COLUMNS:
-            columns["day_" + name] = lists(self.day_offset, self.days[name])
-        columns["day_count"] = lists(self.day_offset, self.day_count.astype(np.int32, copy=False))
         columns["entry"] = lists(bounds, pa.array(self.entry.astype(np.int32, copy=False)).view(pa.date32()))
         columns["length"] = lists(bounds, self.length.astype(np.int32, copy=False))
         for name, values in self.columns.items():
             columns[name] = lists(cells, values)
+        for name in DAY_COLUMNS:
+            columns["day_" + name] = lists(self.day_offset, self.days[name])
+        columns["day_count"] = lists(self.day_offset, self.day_count.astype(np.int32, copy=False))
         table = pa.table(columns)
         return table.replace_schema_metadata({SETTINGS_KEY: json.dumps(self.settings).encode()})
 
@@ -228,16 +231,24 @@ class CohortBuilder:
 
     ``n_assets`` (default: the largest asset index + 1) sets how many assets the asset-day
     windows cover; assets without cohorts get empty windows.
+
+    With a ``path``, the kernel fills the cube in that file: :meth:`kernel_layout` writes the
+    zeroed cube there and maps it, and the kernel adds into the mapped pages, so the finished cube
+    is already its file (:meth:`Cohorts.write`'s bytes) and never held twice, in memory and in the
+    page cache (fresh memory is what costs on this VM, BENCHMARKS.md). Its arrays are read-only
+    once :meth:`result` returns.
     """
 
     def __init__(self, asset: np.ndarray, weight: np.ndarray, settings: dict | None = None,
-                 n_assets: int | None = None):
+                 n_assets: int | None = None, path: str | Path | None = None):
         self.asset = np.asarray(asset, np.int32)
         self.weight = np.asarray(weight, np.float64)
         self.settings = settings or {}
         self.n_assets = int(self.asset.max()) + 1 if n_assets is None and len(self.asset) else int(n_assets or 0)
         self.cohort_of = None
         self.extra: dict[str, np.ndarray] = {}
+        self.path = path
+        self._mapped = False
 
     def layout(self, selected: dict, extra: tuple[str, ...] = ()) -> None:
         """Size the cube from each straddle's ``entry_date`` and ``n_days`` (the kernel's SELECT
@@ -293,6 +304,8 @@ class CohortBuilder:
         from ..engine.kernel import NO_CUBE
 
         self.layout(selected, extra)
+        if self.path is not None:
+            self._map_file()
         has = self.cohort_of >= 0
         cohort = self.cohort_of[has]
         cube_base = np.full(len(self.asset), NO_CUBE, np.int64)
@@ -315,18 +328,71 @@ class CohortBuilder:
                 nb.scatter_column(ids, date, pnl, np.asarray(chunk[name], np.float64), self.cohort_of,
                                   self.weight, self.c_entry, self.offset, out)
 
+    def _map_file(self) -> None:
+        """Write the zeroed cube to :attr:`path` and put its cells and asset-days in a shared,
+        writable map of the file (see the class docstring). The zeroed arrays were never written,
+        so writing them reads only the kernel's zero page. If the file's layout is not the one
+        expected, the arrays stay in memory and :meth:`result` writes the file."""
+        self._cube().write(self.path)
+        self._mapped = not self.n_cells  # without cells the zeroed file is the cube
+        if self._mapped:
+            return
+        with open(self.path, "r+b") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        raw = np.frombuffer(mapped, np.uint8)
+        base = pa.py_buffer(mapped)
+        table = pa.ipc.open_file(base).read_all()
+
+        def start(name: str) -> int:
+            return table[name].chunk(0).values.buffers()[1].address - base.address
+
+        def block(names: list[str]) -> np.ndarray | None:
+            """The values of these float64 list columns as one C-contiguous ``[rows, stride]``
+            view whose rows start at each column's values (None if not equally spaced)."""
+            starts = [start(name) for name in names]
+            first, stride = starts[0], starts[1] - starts[0]
+            if (first % 8 or stride % 8 or stride <= 0 or first + len(names) * stride > len(raw)
+                    or starts != [first + k * stride for k in range(len(names))]):
+                return None
+            return raw[first:first + len(names) * stride].view(np.float64).reshape(len(names), stride // 8)
+
+        n_cells, n_days = self.n_cells, int(self.day_offset[-1])
+        names = [*self.columns, *self.extra]
+        cells = block(names)
+        days = block(["day_" + name for name in DAY_COLUMNS])
+        count = start("day_count")
+        if cells is None or days is None or count % 4:
+            return
+        self.values, self.day_values = cells, days  # rows longer than the cube: the kernel stays inside
+        self.columns = {name: cells[k, :n_cells] for k, name in enumerate(self.columns)}
+        self.extra = {name: cells[len(self.columns) + k, :n_cells] for k, name in enumerate(self.extra)}
+        self.day_count = raw[count:count + 4 * n_days].view(np.int32)
+        self._mapped = True
+
     @property
     def n_cells(self) -> int:
         return int(self.offset[-1])
 
-    def result(self) -> Cohorts:
-        """The filled cube (the arrays are handed over, not copied)."""
-        if self.cohort_of is None:
-            raise RuntimeError("CohortBuilder: layout() never ran (run_kernel on_select)")
+    def _cube(self) -> Cohorts:
         columns = {name: self.columns[name] for name in BASE_COLUMNS}
         columns.update(self.extra)
+        n_days = int(self.day_offset[-1])
         return Cohorts(self.c_asset, self.c_entry, self.c_length, self.offset, columns, self.day_offset,
-                       self.day_first, dict(zip(DAY_COLUMNS, self.day_values)), self.day_count, self.settings)
+                       self.day_first, {name: row[:n_days] for name, row in zip(DAY_COLUMNS, self.day_values)},
+                       self.day_count, self.settings)
+
+    def result(self) -> Cohorts:
+        """The filled cube (the arrays are handed over, not copied); with a :attr:`path`, also
+        its file (the cube's arrays then map it, read-only)."""
+        if self.cohort_of is None:
+            raise RuntimeError("CohortBuilder: layout() never ran (run_kernel on_select)")
+        cube = self._cube()
+        if self.path is not None and not self._mapped:
+            cube.write(self.path)
+        if self._mapped:
+            for array in (*cube.columns.values(), *cube.days.values(), cube.day_count):
+                array.flags.writeable = False
+        return cube
 
 
 def books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_start: int, n_days: int,
