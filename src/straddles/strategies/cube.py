@@ -335,7 +335,7 @@ class CohortBuilder:
         expected, the arrays stay in memory and :meth:`result` writes the file."""
         self._cube().write(self.path)
         self._mapped = not self.n_cells  # without cells the zeroed file is the cube
-        if self._mapped:
+        if self._mapped or not hasattr(mmap, "MAP_SHARED"):  # (no POSIX mmap flags: write at the end)
             return
         with open(self.path, "r+b") as handle:
             mapped = mmap.mmap(handle.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
