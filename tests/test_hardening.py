@@ -508,3 +508,16 @@ def test_13_warnings_are_one_line_too(tmp_path, cache_env, capsys):
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "damaged" in line]
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "UserWarning" not in err
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, 4097, 3 * 4096 + 5])
+def test_file_checksum_over_windows_equals_the_whole_file_digest(tmp_path, monkeypatch, size):
+    import mmap
+    import xxhash
+    from straddles.engine import cache
+
+    monkeypatch.setattr(cache, "CHECKSUM_WINDOW", mmap.ALLOCATIONGRANULARITY)  # several windows
+    path = tmp_path / "data.bin"
+    data = np.random.default_rng(size).bytes(size)
+    path.write_bytes(data)
+    assert cache.file_checksum(path) == xxhash.xxh3_128(data).hexdigest() == cache.checksum(data)
