@@ -8,7 +8,8 @@ time (user + system over all threads: steadier than wall time on a loaded machin
 each process reports for itself (VmHWM).
 
     python benchmarks/compare_revisions.py --before 592f643 --after HEAD \\
-        --amt ../shared/data/amt.yml --prices prices.parquet --start 2001 --end 2026 --repeat 5
+        --amt ../shared/data/amt.yml --prices prices.parquet --start 2001 --end 2026 --repeat 5 \\
+        [--runs '--no-days --no-cohorts' '--no-days' '']
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def main() -> None:
     parser.add_argument("--start", default="2001")
     parser.add_argument("--end", default="2026")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--runs", nargs="+", default=["--no-days", ""], metavar="FLAGS",
+                        help="one backtest per item, with these extra flags ('' = days written); "
+                             "default: '--no-days' ''")
     args = parser.parse_args()
     repo = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory(prefix="straddles-compare-") as scratch:
@@ -80,7 +84,9 @@ def main() -> None:
         try:
             print(f"| command | {args.before} (before) | {args.after} (after) |")
             print("|---|---|---|")
-            for name, extra in (("backtest --no-days", ["--no-days"]), ("backtest (days written)", [])):
+            for flags in args.runs:
+                extra = flags.split()
+                name = f"backtest {flags}" if flags else "backtest (days written)"
                 results = {label: [] for label in sources}
                 for round_ in range(args.repeat + 1):
                     for label, source in sources.items():

@@ -88,10 +88,10 @@ def main() -> None:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
         print(f"backtest --no-days, cohorts={cohorts}: {seconds:.2f} s ({stages})")
     seconds, backtest = best(lambda: straddles.load_backtest(args.folder, days=False), args.repeat)
-    print(f"load folder (with cohorts.parquet): {seconds:.2f} s")
+    print(f"load folder (with cohorts.arrow): {seconds:.2f} s")
     cube = backtest.cohorts
     print(f"cube: {len(cube):,} cohorts, {cube.n_cells:,} cells, "
-          f"{sum(v.nbytes for v in cube.columns.values()) / 1e6 + cube.count.nbytes / 1e6:,.0f} MB")
+          f"{int(cube.day_offset[-1]):,} asset-days, {cube.nbytes / 1e6:,.0f} MB")
 
     seconds, ctx = best(lambda: StrategyContext(backtest), args.repeat)
     print(f"strategy context (P, V, groups): {seconds:.2f} s; grid {ctx.shape}")

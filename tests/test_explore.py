@@ -424,11 +424,11 @@ def test_sweep_table_default_and_override(results, folder, tmp_path):
 
 def test_folder_without_cube_says_so(example_amt_path, prices, tmp_path):
     straddles.backtest(example_amt_path, prices, 2023, 2024, days=False, cohorts=False).write(tmp_path)
-    assert not (tmp_path / "cohorts.parquet").exists()
+    assert not (tmp_path / "cohorts.arrow").exists()
     results = Results(tmp_path)
     strategies = Strategies(results.backtest)
     assert strategies.unavailable == NO_CUBE
-    with pytest.raises(StraddlesError, match="cohorts.parquet"):
+    with pytest.raises(StraddlesError, match="cohorts.arrow"):
         strategies.run(DEFAULT_SPEC)
     layout = str(build_app(results).layout)
     assert "strategy-unavailable" in layout and "strategy-spec" not in layout

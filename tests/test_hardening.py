@@ -363,20 +363,20 @@ def test_10_the_manifest_lists_every_file_of_the_set_and_drops_old_ones(example_
     out = tmp_path / "out"
     straddles.backtest(example_amt_path, spy_prices, 2024, 2024, pattern="SPY", out=out)
     manifest = json.loads((out / outputs.MANIFEST_FILE).read_text())
-    assert set(manifest["files"]) == {STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, "assets.parquet", "cohorts.parquet"}
+    assert set(manifest["files"]) == {STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, "assets.parquet", "cohorts.arrow"}
     straddles.backtest(example_amt_path, spy_prices, 2024, 2024, pattern="SPY", out=out, days=False, cohorts=False)
     assert not (out / DAYS_FILE).exists() and load_backtest(out).days is None
-    assert not (out / "cohorts.parquet").exists() and load_backtest(out).cohorts is None
+    assert not (out / "cohorts.arrow").exists() and load_backtest(out).cohorts is None
 
 
 def test_10_result_folder_is_generic_over_file_names(tmp_path):
     with outputs.result_folder(tmp_path) as temporary:
         temporary("a.parquet").write_bytes(b"one")
-        temporary("cohorts.parquet").write_bytes(b"two")
-    assert set(outputs.verify_folder(tmp_path, ["a.parquet", "cohorts.parquet"])) == {"a.parquet", "cohorts.parquet"}
-    (tmp_path / "cohorts.parquet").write_bytes(b"owt")
-    with pytest.raises(StraddlesError, match="cohorts.parquet does not match"):
-        outputs.verify_folder(tmp_path, ["cohorts.parquet"])
+        temporary("cohorts.arrow").write_bytes(b"two")
+    assert set(outputs.verify_folder(tmp_path, ["a.parquet", "cohorts.arrow"])) == {"a.parquet", "cohorts.arrow"}
+    (tmp_path / "cohorts.arrow").write_bytes(b"owt")
+    with pytest.raises(StraddlesError, match="cohorts.arrow does not match"):
+        outputs.verify_folder(tmp_path, ["cohorts.arrow"])
 
 
 # -- 11. a truncated cache file ------------------------------------------------------------------
@@ -508,3 +508,16 @@ def test_13_warnings_are_one_line_too(tmp_path, cache_env, capsys):
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "damaged" in line]
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "UserWarning" not in err
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, 4097, 3 * 4096 + 5])
+def test_file_checksum_over_windows_equals_the_whole_file_digest(tmp_path, monkeypatch, size):
+    import mmap
+    import xxhash
+    from straddles.engine import cache
+
+    monkeypatch.setattr(cache, "CHECKSUM_WINDOW", mmap.ALLOCATIONGRANULARITY)  # several windows
+    path = tmp_path / "data.bin"
+    data = np.random.default_rng(size).bytes(size)
+    path.write_bytes(data)
+    assert cache.file_checksum(path) == xxhash.xxh3_128(data).hexdigest() == cache.checksum(data)

@@ -159,7 +159,7 @@ def test_results_do_not_depend_on_thread_count(example_amt_path, example_prices,
 
 def test_write_and_load_roundtrip(example_run, tmp_path):
     written = example_run.write(tmp_path / "out")
-    assert {p.name for p in written} == {STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, "assets.parquet", "cohorts.parquet"}
+    assert {p.name for p in written} == {STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, "assets.parquet", "cohorts.arrow"}
     loaded = load_backtest(tmp_path / "out")
     assert loaded.straddles.equals(example_run.straddles) and loaded.days.equals(example_run.days)
     assert loaded.cohorts.to_arrow().equals(example_run.cohorts.to_arrow())

@@ -141,7 +141,7 @@ def test_pnl_is_the_book_through_the_lock(run, ctx):
 # --- no look-ahead ------------------------------------------------------------------------------------
 
 def _changed_after(cohorts: Cohorts, T: int, seed: int) -> Cohorts:
-    """A copy of the cube whose every value after day T is scrambled."""
+    """A copy of the cube whose every value after day T (cells and asset-days) is scrambled."""
     rng = np.random.default_rng(seed)
     day = np.repeat(cohorts.entry.astype(np.int64), cohorts.length) + (
         np.arange(cohorts.n_cells) - np.repeat(cohorts.offset[:-1], cohorts.length))
@@ -149,10 +149,18 @@ def _changed_after(cohorts: Cohorts, T: int, seed: int) -> Cohorts:
     columns = {}
     for name, values in cohorts.columns.items():
         values = values.copy()
-        values[later] = rng.normal(size=int(later.sum())) * (10 if name != "weight" else 1) + (
-            20 if name in ("vol", "weight") else 0)
+        values[later] = rng.normal(size=int(later.sum())) * 10
         columns[name] = values
-    return dataclasses.replace(cohorts, columns=columns)
+    sizes = np.diff(cohorts.day_offset)
+    day = np.repeat(cohorts.day_first.astype(np.int64), sizes) + (
+        np.arange(int(cohorts.day_offset[-1])) - np.repeat(cohorts.day_offset[:-1], sizes))
+    later = day > T
+    days = {}
+    for name, values in cohorts.days.items():
+        values = values.copy()
+        values[later] = rng.normal(size=int(later.sum())) * (10 if name == "pnl" else 1) + (0 if name == "pnl" else 20)
+        days[name] = values
+    return dataclasses.replace(cohorts, columns=columns, days=days)
 
 
 @pytest.mark.parametrize("name, keywords", [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
@@ -14,9 +16,11 @@ from straddles.engine.kernel import KernelOptions, run_kernel
 from straddles.engine.legs import LEG_NAMES
 from straddles.engine.pipeline import days_table, straddle_table
 from straddles.engine.prices import PriceStore
+from straddles.errors import StrategyError
 from straddles.strategies import nb
 from straddles.strategies import reference as ref
-from straddles.strategies.cube import CohortBuilder, Cohorts, base_matrices, books, many_books
+from straddles.strategies.context import StrategyContext
+from straddles.strategies.cube import COHORTS_FILE, CohortBuilder, Cohorts, base_matrices, books, many_books
 from straddles.synth import synthesize
 
 TOLERANCE = 1e-12
@@ -68,14 +72,14 @@ def _random_backtest(seed, directory, chunk_rows=None):
             chunks.append(days_table({k: v.copy() for k, v in chunk.items()}))
             builder(chunk)
         result = run_kernel(frame, store, day_sink=sink, chunk_rows=chunk_rows, on_select=builder.layout)
-        import pyarrow as pa
         days = pa.concat_tables(chunks) if chunks else None
     return frame, straddle_table(frame, result), days, builder.result()
 
 
 @pytest.mark.parametrize("seed", range(40))
 def test_cube_equals_direct_day_row_sums(seed, tmp_path):
-    """SPEC-S1.5: every cube cell equals the direct sum over day rows (and no other cell exists)."""
+    """SPEC-S1.5: every cube cell equals the direct sum over day rows (0 where no day row has a
+    pnl), and every asset-day the direct Σ w·pnl, Σ w·vol, Σ w and count (S2)."""
     frame, straddles_, days, cube = _random_backtest(seed, tmp_path, chunk_rows=None if seed % 2 else 64)
     if days is None:
         assert len(cube) == 0
@@ -87,15 +91,24 @@ def test_cube_equals_direct_day_row_sums(seed, tmp_path):
         for j in range(cube.length[c]):
             i = cube.offset[c] + j
             key = (int(cube.asset[c]), int(cube.entry[c]), int(cube.entry[c]) + j)
-            if cube.count[i] == 0:
-                assert key not in cells
-                continue
-            seen += 1
-            cell = cells[key]
-            assert cell["count"] == cube.count[i]
-            for name in ("pnl", "opnl", "hpnl", "vol", "weight"):
+            cell = cells.get(key, dict(pnl=0.0, opnl=0.0, hpnl=0.0))
+            seen += key in cells
+            for name in ("pnl", "opnl", "hpnl"):
                 np.testing.assert_allclose(cube.columns[name][i], cell[name], rtol=0, atol=TOLERANCE)
     assert seen == len(cells)
+    asset_days = ref.direct_asset_days(straddles_, days, assets)
+    seen = 0
+    for a in range(len(assets)):
+        for i in range(cube.day_offset[a], cube.day_offset[a + 1]):
+            key = (a, int(cube.day_first[a]) + i - int(cube.day_offset[a]))
+            if cube.day_count[i] == 0:
+                assert key not in asset_days and all(cube.days[name][i] == 0 for name in cube.days)
+                continue
+            seen += 1
+            assert cube.day_count[i] == asset_days[key]["count"]
+            for name in ("pnl", "vol", "weight"):
+                np.testing.assert_allclose(cube.days[name][i], asset_days[key][name], rtol=0, atol=TOLERANCE)
+    assert seen == len(asset_days)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -162,22 +175,36 @@ def _kernel_options(frame, rng):
 def test_kernel_filled_cube_equals_the_day_row_cube_bitwise(seed, tmp_path):
     """SPEC-S1.5: the cube the kernel fills in its VALUE pass (no day rows) is bit for bit the cube
     scattered from the day rows (the oracle above), with the SPEC 16-18 columns when on, and the
-    run's other outputs (grids, straddle sums) are those of a run without a cube."""
+    run's other outputs (grids, straddle sums) are those of a run without a cube. Filled in its
+    file (``path``), the file holds the bytes ``Cohorts.write`` writes and the arrays map it."""
     frame, prices = random_case(seed, tmp_path)
     store = PriceStore.from_arrow(prices)
     options = _kernel_options(frame, np.random.default_rng(seed))
     rows = CohortBuilder(frame.asset, frame.weight)
     with_days = run_kernel(frame, store, days=True, options=options, on_select=rows.layout)
     rows(with_days.days)
-    for days in (False, True):
-        builder = CohortBuilder(frame.asset, frame.weight)
+    for days, path in ((False, None), (True, None), (False, tmp_path / "filled.arrow")):
+        builder = CohortBuilder(frame.asset, frame.weight, path=path)
         result = run_kernel(frame, store, days=days, options=options, cube=builder)
         got, expected = builder.result(), rows.result()
+        if path is not None:
+            expected.write(tmp_path / "written.arrow")
+            assert path.read_bytes() == (tmp_path / "written.arrow").read_bytes()
+            assert not got.columns["pnl"].flags.writeable and not got.day_count.flags.writeable
         assert list(got.columns) == list(expected.columns)  # the stored column order too
-        for name in ("asset", "entry", "length", "offset", "count"):
+        for name in ("asset", "entry", "length", "offset", "day_offset", "day_first", "day_count"):
             np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
         for name, values in expected.columns.items():  # bitwise: same bytes (NaN included)
             assert got.columns[name].tobytes() == values.tobytes(), name
+        assert list(got.days) == list(expected.days)
+        for name, values in expected.days.items():
+            assert got.days[name].tobytes() == values.tobytes(), name
+        # the asset-days' Σ w·pnl and count are the backtest's grid (SPEC 13.3), bit for bit
+        for a in range(len(frame.assets)):
+            lo, hi = got.day_offset[a], got.day_offset[a + 1]
+            cell = result.grid_offsets[a] + got.day_first[a] - result.grid_first_day[a]
+            assert got.days["pnl"][lo:hi].tobytes() == result.grid_pnl[cell:cell + hi - lo].tobytes()
+            np.testing.assert_array_equal(got.day_count[lo:hi], result.grid_count[cell:cell + hi - lo])
         for name in ("grid_pnl", "grid_opnl", "grid_hpnl", "grid_count", "pnl_sum", "status", "n_days"):
             np.testing.assert_array_equal(getattr(result, name), getattr(with_days, name), err_msg=name)
         if options.grid_columns():
@@ -195,7 +222,7 @@ def test_base_matrices_match_the_asset_pnl_table(tmp_path):
     table = result.asset_pnl
     rows = table["date"].cast("int32").to_numpy() - start
     cols = np.array([assets.index(a) for a in table["asset"].cast("string").to_pylist()])
-    np.testing.assert_allclose(P[rows, cols], table["pnl"].to_numpy(), rtol=0, atol=TOLERANCE)
+    np.testing.assert_array_equal(P[rows, cols], table["pnl"].to_numpy())  # the same sums: bit for bit
     assert np.isnan(P).sum() == P.size - len(rows)
     # V: the weighted mean over the straddles with a pnl, straight from the day rows
     days = result.days.filter(result.days["pnl"].is_valid())
@@ -214,7 +241,8 @@ def test_base_matrices_match_the_asset_pnl_table(tmp_path):
 
 
 def test_cube_round_trips_through_parquet_and_no_days_folders(tmp_path):
-    """The cube is written to cohorts.parquet (also without the day table) and read back equal."""
+    """The cube is written to cohorts.arrow (also without the day table) and read back equal, as
+    read-only views of the file."""
     prices = synthesize(straddles.example_amt_path(), 2024, 2024, seed=2)
     memory = straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, days=False)
     straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, days=False, out=tmp_path / "r")
@@ -222,10 +250,11 @@ def test_cube_round_trips_through_parquet_and_no_days_folders(tmp_path):
     assert loaded.days is None and loaded.cohorts is not None
     assert loaded.cohorts.to_arrow().equals(memory.cohorts.to_arrow())
     assert loaded.cohorts.settings == memory.cohorts.settings
+    assert not loaded.cohorts.columns["pnl"].flags.writeable and not loaded.cohorts.days["vol"].flags.writeable
     streamed = straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, out=tmp_path / "s")
     assert streamed.cohorts.to_arrow().equals(memory.cohorts.to_arrow())
     straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, out=tmp_path / "s", cohorts=False)
-    assert not (tmp_path / "s" / "cohorts.parquet").exists()
+    assert not (tmp_path / "s" / COHORTS_FILE).exists()
 
 
 @settings(max_examples=150)
@@ -309,3 +338,17 @@ def test_cube_pass_is_the_same_for_any_blocks_threads_and_values(seed, tmp_path)
     for m in range(held.shape[0]):
         for got, want in zip(run(held[m:m + 1], 2), expected):
             np.testing.assert_array_equal(got[..., 0], want[..., m])
+
+
+def test_folder_of_an_older_version_has_no_cube(tmp_path):
+    """A folder whose cube is the former cohorts.parquet loads without a cube, and a strategy on it
+    says, in one line, to run the backtest again."""
+    prices = synthesize(straddles.example_amt_path(), 2024, 2024, seed=2)
+    result = straddles.backtest(straddles.example_amt_path(), prices, 2024, 2024, days=False)
+    result.cohorts = None
+    result.write(tmp_path)
+    pq.write_table(pa.table({"asset": [0]}), tmp_path / "cohorts.parquet")
+    assert straddles.load_backtest(tmp_path).cohorts is None
+    with pytest.raises(StrategyError, match="no cohort cube .*run it again") as error:
+        StrategyContext(tmp_path)
+    assert "\n" not in str(error.value)

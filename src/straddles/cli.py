@@ -187,19 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-days", action="store_true", help="do not materialize or write the day table")
     _run_options(sub)
     sub.add_argument("--no-cohorts", action="store_true",
-                     help="do not build the strategy layer's cohort cube (cohorts.parquet)")
+                     help="do not build the strategy layer's cohort cube (cohorts.arrow)")
     _scheduler_argument(sub)
 
     sub = command("strategy", "Run one strategy (input:signals:rank:arp:crp:hedge) on a backtest folder.",
                   _strategy)
-    sub.add_argument("dir", type=Path, metavar="RESULTS_DIR", help="backtest folder (with cohorts.parquet)")
+    sub.add_argument("dir", type=Path, metavar="RESULTS_DIR", help="backtest folder (with cohorts.arrow)")
     sub.add_argument("spec", metavar="SPEC", help="strategy name, e.g. npnl:mac.180.30+srp.365:grank:ivol:none:gah")
     sub.add_argument("--out", type=Path, metavar="DIR", help="write weights, pnl, asset_pnl, group_pnl Parquet here")
     sub.add_argument("--report", type=Path, metavar="HTML", help="also write the HTML report with a strategy section")
     _strategy_options(sub)
 
     sub = command("sweep", "Run a grid of strategies on a backtest folder; print the top 10 by Sharpe.", _sweep)
-    sub.add_argument("dir", type=Path, metavar="RESULTS_DIR", help="backtest folder (with cohorts.parquet)")
+    sub.add_argument("dir", type=Path, metavar="RESULTS_DIR", help="backtest folder (with cohorts.arrow)")
     sub.add_argument("--grid", type=Path, required=True, metavar="GRID.yml",
                      help="YAML: a list of strategy names, or a mapping input/signals/rank/arp/crp/hedge -> lists")
     sub.add_argument("--out", type=Path, metavar="PARQUET", help="write the result table (.parquet or .csv)")

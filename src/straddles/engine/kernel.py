@@ -45,8 +45,10 @@ N_LEGS = len(LEG_NAMES)
 ABSENT_SERIES = -2
 #: ``cube_base`` of a straddle without a cohort in the cube (no day rows)
 NO_CUBE = np.iinfo(np.int64).min
-#: the cube's value rows the kernel adds before the SPEC 17/18 ones (``grid_extra``'s slots follow)
-CUBE_BASE_ROWS = ("pnl", "opnl", "hpnl", "vol", "weight")
+#: the cube's cell rows the kernel adds before the SPEC 17/18 ones (``grid_extra``'s slots follow)
+CUBE_BASE_ROWS = ("pnl", "opnl", "hpnl")
+#: the cube's asset-day rows (beside a count of the straddles with a pnl)
+CUBE_DAY_ROWS = ("pnl", "vol", "weight")
 #: what a kernel pass does: decide dates and status only; also value and aggregate; also write day rows
 SELECT, VALUE, VALUE_AND_WRITE = 0, 1, 2
 
@@ -150,7 +152,7 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
              grid_pnl, grid_opnl, grid_hpnl, grid_count, grid_base, weight,
              mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl,
              asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra, day_extra,
-             cube, cube_base, cube_values, cube_count):
+             cube, cube_base, cube_values, day_base, day_values, day_count):
     """One straddle, start to end. See the module docstring and SPEC 6, 9-12, 16-18."""
     ss = span_start[i]
     span_len = span_end[i] - ss + 1
@@ -301,18 +303,20 @@ def _process(i, status, model, leg_series, span_start, span_end, entry_month_end
                 cube_values[0, c] += pnl * w
                 cube_values[1, c] += opnl * w
                 cube_values[2, c] += hpnl * w
-                cube_values[3, c] += rolled[VOL] * w
-                cube_values[4, c] += w
-                cube_count[c] += 1
                 if greeks:
-                    cube_values[5, c] += gamma_pnl * w
-                    cube_values[6, c] += theta_pnl * w
-                    cube_values[7, c] += vega_pnl * w
-                    cube_values[8, c] += resid_pnl * w
+                    cube_values[3, c] += gamma_pnl * w
+                    cube_values[4, c] += theta_pnl * w
+                    cube_values[5, c] += vega_pnl * w
+                    cube_values[6, c] += resid_pnl * w
                 if costs:
-                    cube_values[5 + cost_slot, c] += cost_option * w
-                    cube_values[6 + cost_slot, c] += cost_hedge * w
-                    cube_values[7 + cost_slot, c] += pnl_net * w
+                    cube_values[3 + cost_slot, c] += cost_option * w
+                    cube_values[4 + cost_slot, c] += cost_hedge * w
+                    cube_values[5 + cost_slot, c] += pnl_net * w
+                a = day_base[i] + ss + d  # the asset-day: P and V of STRATEGY S2
+                day_values[0, a] += pnl * w
+                day_values[1, a] += rolled[VOL] * w
+                day_values[2, a] += w
+                day_count[a] += 1
         if mode == VALUE_AND_WRITE:
             r = day_start[i] + d - e  # day_start is relative to the buffer's first row
             day_date[r] = ss + d
@@ -349,7 +353,7 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
          grid_pnl, grid_opnl, grid_hpnl, grid_count,
          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl, day_hpnl, day_pnl,
          asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra, day_extra,
-         cube, cube_base, cube_values, cube_count):
+         cube, cube_base, cube_values, day_base, day_values, day_count):
     """Run :func:`_process` over the straddles of phases [phase_lo, phase_hi), one phase after the
     other, the units of a phase in parallel (see the module docstring)."""
     for phase in range(phase_lo, phase_hi):
@@ -367,7 +371,7 @@ def _run(unit_rows, unit_bounds, phase_bounds, phase_lo, phase_hi, max_span,
                          mode, day_start, day_date, day_dte, day_legs, day_mv, day_delta, day_opnl,
                          day_hpnl, day_pnl,
                          asof, anchor_basis, greeks, costs, option_spread, hedge_bps, cost_sums, grid_extra,
-                         day_extra, cube, cube_base, cube_values, cube_count)
+                         day_extra, cube, cube_base, cube_values, day_base, day_values, day_count)
 
 
 #: day rows per chunk when days stream to a sink (a chunk is whole expiry years, so about one
@@ -513,11 +517,13 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
 
     ``cube`` (the strategy layer's :class:`~straddles.strategies.cube.CohortBuilder`) is filled by
     the kernel itself, with or without day rows: its ``kernel_layout(selected)`` gets the same
-    arrays after the SELECT pass (and the names of
-    ``options.grid_columns()``) and returns ``(cube_base, values, count)``; the VALUE pass then
-    adds every day with a pnl into cell ``cube_base[i] + day`` (``NO_CUBE``: none) of ``values``
-    (rows ``CUBE_BASE_ROWS``, then ``options.grid_columns()``: w·x of each) and ``count``, beside
-    the grid cell it adds to, so each cell is summed in ``straddle_id`` order, as from day rows.
+    arrays after the SELECT pass (and the names of ``options.grid_columns()``) and returns
+    ``(cube_base, values, day_base, day_values, day_count)``; the VALUE pass then adds every day
+    with a pnl into cell ``cube_base[i] + day`` (``NO_CUBE``: none) of ``values`` (rows
+    ``CUBE_BASE_ROWS``, then ``options.grid_columns()``: w·x of each) and into asset-day
+    ``day_base[i] + day`` of ``day_values`` (rows ``CUBE_DAY_ROWS``: w·pnl, w·vol, w) and
+    ``day_count`` (+1), beside the grid cell it adds to, so each sum is taken in ``straddle_id``
+    order, as from day rows.
     """
     options = options or KernelOptions()
     n = len(frame)
@@ -568,7 +574,8 @@ def run_kernel(frame, store, days: bool = False, day_sink=None, chunk_rows: int 
                                "cost_sums": out["cost_sums"] if options.costs else None})
 
     out = new_outputs(with_grids=True)
-    cube_targets = (False, np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0, np.int32))
+    no_base = np.zeros(0, np.int64)
+    cube_targets = (False, no_base, np.zeros((0, 0)), no_base, np.zeros((0, 0)), np.zeros(0, np.int32))
     if not days and day_sink is None and cube is None:
         call(out, VALUE, 0, n_phases, np.zeros(n + 1, np.int64), _day_arrays(0, False))
         return result(out, None)

@@ -195,8 +195,8 @@ def result_folder(directory: str | Path) -> Iterator[Callable[[str], Path]]:
         files = {name: {"bytes": path.stat().st_size, "xxh3": file_checksum(path)}
                  for name, path in temporaries.items()}
         previous = _manifest_files(directory) or {}
-        for name, path in temporaries.items():
-            os.replace(path, directory / name)
+        for name in sorted(temporaries):  # in name order, whatever order (or thread) wrote them
+            os.replace(temporaries[name], directory / name)
         manifest = {"format": 1, "run_id": uuid.uuid4().hex, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "files": files}
         with atomic_path(directory / MANIFEST_FILE, durable=True) as path:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 #: output file names inside a backtest folder
 STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE, COHORTS_FILE = (
-    "straddles.parquet", "days.parquet", "asset_pnl.parquet", "assets.parquet", "cohorts.parquet")
+    "straddles.parquet", "days.parquet", "asset_pnl.parquet", "assets.parquet", "cohorts.arrow")
 #: columns of the straddle table, in SPEC 13.1 order; the leg columns follow
 STRADDLE_COLUMNS = (
     "straddle_id", "asset", "class", "group", "straddle", "schedule", "schid", "entry_month", "expiry_month",
@@ -142,23 +142,31 @@ class Backtest:
         return table.drop_columns(["slot"])
 
     def tables(self) -> dict[str, pa.Table]:
-        """The output tables by file name (the day table only when it is held)."""
+        """The output Parquet tables by file name (the day table only when it is held; the cohort
+        cube is an Arrow IPC file of its own, see :meth:`write_into`)."""
         tables = {STRADDLES_FILE: self.straddles, ASSET_PNL_FILE: self.asset_pnl, ASSETS_FILE: self.assets}
         if self.days is not None:
             tables[DAYS_FILE] = self.days
-        if self.cohorts is not None:
-            tables[COHORTS_FILE] = self.cohorts.to_arrow()
         return tables
 
     def write(self, directory: str | Path) -> list[Path]:
-        """Write the tables as Parquet files into ``directory`` as one set (all or nothing, with a
-        manifest that :func:`load_backtest` verifies; files of an earlier run that this one does
-        not write, such as its day table, are removed)."""
+        """Write the tables as Parquet files, and the cohort cube, into ``directory`` as one set
+        (all or nothing, with a manifest that :func:`load_backtest` verifies; files of an earlier
+        run that this one does not write, such as its day table, are removed)."""
         directory = Path(directory)
-        tables = self.tables()
         with result_folder(directory) as temporary:
-            write_tables(tables, temporary)
-        return [directory / name for name in tables]
+            self.write_into(temporary)
+        return [directory / name for name in self.tables()] + ([directory / COHORTS_FILE] if self.cohorts else [])
+
+    def write_into(self, temporary) -> None:
+        """Write every output file into a :func:`~straddles.engine.outputs.result_folder` (its
+        ``temporary``): the cohort cube on a thread of its own while the Parquet tables are
+        encoded (both release the GIL)."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="straddles-cube") as pool:
+            cube = pool.submit(self.cohorts.write, temporary(COHORTS_FILE)) if self.cohorts is not None else None
+            write_tables(self.tables(), temporary)
+            if cube is not None:
+                cube.result()  # re-raises a failed write; on any failure the pool waits for the thread
 
 
 def write_tables(tables: dict[str, pa.Table], temporary) -> None:
@@ -242,7 +250,7 @@ def backtest(amt: Amt | str | Path, prices, start_year: int, end_year: int, patt
       BD anchors then skip that exchange's holidays (SPEC 6.5).
 
     ``cohorts=True`` also builds the strategy layer's cohort cube (``result.cohorts``, and
-    ``cohorts.parquet`` in ``out``) from the streamed day rows; without days this costs a second
+    ``cohorts.arrow`` in ``out``) from the streamed day rows; without days this costs a second
     kernel pass over the straddles.
 
     ``scheduler`` runs it on Dask instead of in this process: ``"local:N"`` (N worker processes),
@@ -314,8 +322,11 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
             day_writer = _DayWriter(temporary(DAYS_FILE), timer,
                                     days_schema(greeks=options["greeks"], costs=options["costs"] not in (None, False)))
             files.callback(day_writer.close)  # also on failure, before the temporary file goes
+        # the kernel fills the cube in its file (CohortBuilder ``path``)
+        cube_file = temporary(COHORTS_FILE) if settings is not None else None
         frame, result, cube = run_stages(amt, store, start_year, end_year, pattern, live_only, overrides, days=False,
-                                         timer=timer, day_sink=day_writer, cohorts=settings, **options)
+                                         timer=timer, day_sink=day_writer, cohorts=settings, cube_file=cube_file,
+                                         **options)
         if day_writer is not None:
             day_writer.close()
         backtest_ = assemble(frame, result, False, timer, cube)
@@ -377,13 +388,15 @@ class _DayWriter:
 def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = ".", live_only: bool = True,
                overrides=None, days: bool = True, timer: StageTimer | None = None, day_sink=None,
                asof=None, expiry_basis: str = "realized", greeks: bool = False, costs=None, calendars=None,
-               cohorts=None):
+               cohorts=None, cube_file=None):
     """The compute stages: expand the straddles, resolve their legs, run the kernel.
 
     Returns the :class:`StraddleFrame`, the kernel's :class:`~straddles.engine.kernel.KernelResult`
     and the cohort cube (None unless ``cohorts``, the AMT settings the cube carries, is given);
     ``day_sink`` streams the day rows (see :func:`~straddles.engine.kernel.run_kernel`); the
-    kernel adds into the cube as it values each day, with or without day rows. The options are those of :func:`backtest`.
+    kernel adds into the cube as it values each day, with or without day rows, and with a
+    ``cube_file`` into that file, which is then the finished ``cohorts.arrow``
+    (:class:`~straddles.strategies.cube.CohortBuilder`). The options are those of :func:`backtest`.
     """
     from .calendars import calendars_option
     from .kernel import run_kernel
@@ -397,7 +410,7 @@ def run_stages(amt: Amt, store, start_year: int, end_year: int, pattern: str = "
     if cohorts is not None:
         from ..strategies.cube import CohortBuilder
 
-        builder = CohortBuilder(frame.asset, frame.weight, cohorts)
+        builder = CohortBuilder(frame.asset, frame.weight, cohorts, n_assets=len(frame.assets), path=cube_file)
     with timer("kernel"):  # the kernel fills the cube itself, in its VALUE pass
         result = run_kernel(frame, store, days=days, day_sink=day_sink, options=options, cube=builder)
     return frame, result, builder.result() if builder is not None else None

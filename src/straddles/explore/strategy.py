@@ -28,7 +28,7 @@ DEFAULT_SPEC = "npnl:mac.180.30+srp.365:grank:ivol:none:gah"
 SWEEP_FILE = "sweep.parquet"
 #: the legs of the cumulative chart: (P&L column of StrategyResult.pnl, legend name)
 LEGS = (("pnl", "book"), ("pnl_long", "long"), ("pnl_short", "short"))
-NO_CUBE = ("Strategies need a backtest run with the cohort cube: this folder has no cohorts.parquet "
+NO_CUBE = ("Strategies need a backtest run with the cohort cube: this folder has no cohorts.arrow "
            "(run `straddles backtest AMT ... --out DIR` again with this version).")
 
 

@@ -20,10 +20,11 @@ straddle table its columns) and merges the parts:
   reads the parts a few expiry years at a time, sorts each slice by ``straddle_id`` and writes
   them as the same row groups the single-process day writer writes. The result is byte-identical;
 * the cohort cube (STRATEGY S1.5): each task fills its slice's cube from its own day rows. A
-  cohort is one asset's, the cube is asset-major (cohorts by asset, then entry) and a task adds a
-  cell's day rows in global ``straddle_id`` order as a single process does (local ids map to
-  global ids in increasing order), so the parts' cubes, concatenated in asset order with the asset
-  index shifted by the slice's first asset, are the single-process cube to the bit.
+  cohort is one asset's, the cube is asset-major (cohorts by asset, then entry, and the asset-day
+  windows by asset) and a task adds a cell's day rows in global ``straddle_id`` order as a single
+  process does (local ids map to global ids in increasing order), so the parts' cubes,
+  concatenated in asset order with the asset index shifted by the slice's first asset, are the
+  single-process cube to the bit.
 
 Outputs are written all-or-nothing as in :func:`~straddles.engine.pipeline.backtest`; the parts
 live in a hidden folder inside the output folder (which the workers must be able to write) and are
@@ -45,13 +46,13 @@ import pyarrow.parquet as pq
 
 from ..engine.amt import Amt, Asset, load_amt
 from ..engine.kernel import DAY_CHUNK_ROWS, KernelResult, _chunks, run_kernel
-from ..engine.outputs import check_output_folder, parquet_options, parquet_writer, result_folder
+from ..engine.outputs import check_output_folder, parquet_options, result_folder
 from ..engine.pipeline import (DAYS_FILE, DAYS_SCHEMA, Backtest,
                                StageTimer, asset_pnl_table, assets_table, days_table, straddle_table)
 from ..engine.prices import PriceStore, load_price_series
 from ..engine.straddle_table import StraddleFrame, build_straddles
 from ..errors import StraddlesError
-from ..strategies.cube import BASE_COLUMNS, CohortBuilder, Cohorts, amt_settings
+from ..strategies.cube import BASE_COLUMNS, DAY_COLUMNS, CohortBuilder, Cohorts, amt_settings
 from .executor import KERNEL_LOCK, run_tasks, warm_price_caches, worker_prices
 
 #: straddle-days of span per task: about a second of kernel on one core without the day table
@@ -180,7 +181,7 @@ def run_part(part: Part, amt: Amt, overrides, prices: str | PriceStore) -> PartR
     ids = global_ids(len(frame), part.templates, part.first_template, part.n_templates)
     sink = _DayPart(ids, part.day_file) if part.days and part.day_file is not None else None
     in_memory = part.days and sink is None
-    builder = CohortBuilder(frame.asset, frame.weight) if part.cohorts else None
+    builder = CohortBuilder(frame.asset, frame.weight, n_assets=len(frame.assets)) if part.cohorts else None
     try:
         with KERNEL_LOCK:
             # chunk_rows=0: each chunk holds at most one expiry year with day rows; the kernel fills
@@ -283,19 +284,26 @@ def _merged_asset_pnl(frame: StraddleFrame, parts: list[Part], results: list[Par
 def _merged_cohorts(parts: list[Part], results: list[PartResult], settings: dict) -> Cohorts:
     """The parts' cubes concatenated in asset order (see the module docstring)."""
     cubes = [result.cohorts for result in results]
-    names = list(cubes[0].columns) if cubes else [*BASE_COLUMNS, "vol", "weight"]
+    names = list(cubes[0].columns) if cubes else list(BASE_COLUMNS)
     length = np.concatenate([cube.length for cube in cubes] or [np.zeros(0, np.int32)])
     offset = np.zeros(len(length) + 1, np.int64)
     np.cumsum(length, out=offset[1:])
-
-    def joined(arrays, dtype):
-        return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
-
-    asset = joined([cube.asset + part.first_asset for part, cube in zip(parts, cubes)], np.int32)
-    return Cohorts(asset=asset, entry=joined([cube.entry for cube in cubes], np.int32), length=length,
-                   offset=offset, columns={name: joined([cube.columns[name] for cube in cubes], np.float64)
+    day_count = _joined([cube.day_count for cube in cubes], np.int32)
+    day_offset = np.zeros(1, np.int64)
+    if cubes:
+        day_offset = np.r_[0, np.cumsum(np.concatenate([np.diff(cube.day_offset) for cube in cubes]))].astype(np.int64)
+    asset = _joined([cube.asset + part.first_asset for part, cube in zip(parts, cubes)], np.int32)
+    return Cohorts(asset=asset, entry=_joined([cube.entry for cube in cubes], np.int32), length=length,
+                   offset=offset, columns={name: _joined([cube.columns[name] for cube in cubes], np.float64)
                                            for name in names},
-                   count=joined([cube.count for cube in cubes], np.int32), settings=settings)
+                   day_offset=day_offset, day_first=_joined([cube.day_first for cube in cubes], np.int32),
+                   days={name: _joined([cube.days[name] for cube in cubes], np.float64) for name in DAY_COLUMNS},
+                   day_count=day_count, settings=settings)
+
+
+def _joined(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    """The arrays concatenated (an empty array of ``dtype`` for none)."""
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
 
 
 def _sorted_by_id(table: pa.Table) -> pa.Table:
@@ -310,8 +318,7 @@ def _write(directory: Path, backtest: Backtest, parts: list[Part], results: list
     with result_folder(directory) as temporary:
         if days:
             _write_days(temporary(DAYS_FILE), parts, results, frame)
-        for name, table in backtest.tables().items():  # without days: the day table is not held
-            parquet_writer(table)(temporary(name))
+        backtest.write_into(temporary)  # without days: the day table is not held
 
 
 def _write_days(target: Path, parts: list[Part], results: list[PartResult], frame: StraddleFrame) -> None:

@@ -36,7 +36,7 @@ class StrategyContext:
         cohorts = getattr(backtest, "cohorts", None)
         if cohorts is None:
             raise StrategyError("strategy: the backtest has no cohort cube (run it again with this version: "
-                                "straddles backtest ... --out DIR writes cohorts.parquet)")
+                                "straddles backtest ... --out DIR writes cohorts.arrow)")
         self.backtest = backtest
         self.cohorts: Cohorts = cohorts
         self.assets: list[str] = backtest.assets["asset"].to_pylist()
@@ -91,8 +91,14 @@ class StrategyContext:
         return self.cached(("lock", inception), lambda: self.cohorts.lock_days(inception))
 
     def values(self, columns: tuple[str, ...]) -> np.ndarray:
-        """The cube columns stacked as ``float64[n_cols, n_cells]`` (cached)."""
-        return self.cached(("values", columns), lambda: np.stack([self.cohorts.columns[c] for c in columns]))
+        """The cube columns stacked as ``float64[n_cols, n_cells]`` (cached; one column is a view
+        of the cube, not a copy; read-only when the cube was read from a file)."""
+        def stacked():
+            if len(columns) == 1:
+                return self.cohorts.columns[columns[0]][None, :]
+            return np.stack([self.cohorts.columns[c] for c in columns])
+
+        return self.cached(("values", tuple(columns)), stacked)
 
     def books(self, W: np.ndarray, inception: str, columns=("pnl",), scope: str = "asset",
               origin: int | None = None) -> dict:

@@ -16,9 +16,11 @@ from ..jit import njit, prange
 # --- the cohort cube ---------------------------------------------------------------------------
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def scatter_days(straddle_id, date, pnl, opnl, hpnl, vol, cohort_of, weight, first, offset,
-                 out_pnl, out_opnl, out_hpnl, out_vol, out_weight, out_count):
-    """Add each day row with a pnl into its cohort's cell: w·pnl, w·opnl, w·hpnl, w·vol, w, 1."""
+def scatter_days(straddle_id, date, pnl, opnl, hpnl, vol, cohort_of, weight, first, offset, day_base,
+                 out_pnl, out_opnl, out_hpnl, day_values, day_count):
+    """Add each day row with a pnl into its cohort's cell (w·pnl, w·opnl, w·hpnl) and into its
+    asset-day ``day_base[straddle] + date`` (w·pnl, w·vol, w into ``day_values``' rows; 1 into
+    ``day_count``)."""
     for r in range(len(straddle_id)):
         p = pnl[r]
         if np.isnan(p):
@@ -32,9 +34,11 @@ def scatter_days(straddle_id, date, pnl, opnl, hpnl, vol, cohort_of, weight, fir
         out_pnl[i] += w * p
         out_opnl[i] += w * opnl[r]
         out_hpnl[i] += w * hpnl[r]
-        out_vol[i] += w * vol[r]
-        out_weight[i] += w
-        out_count[i] += 1
+        a = day_base[s] + date[r]
+        day_values[0, a] += w * p
+        day_values[1, a] += w * vol[r]
+        day_values[2, a] += w
+        day_count[a] += 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

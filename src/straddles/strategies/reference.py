@@ -1,6 +1,6 @@
 """Slow, obviously-correct twins of the strategy layer's fast paths, for the tests and benchmarks.
 
-* :func:`direct_cube` and :func:`direct_books`: straight from the day rows (the SPEC 13.2 day table
+* :func:`direct_cube`, :func:`direct_asset_days` and :func:`direct_books`: straight from the day rows (the SPEC 13.2 day table
   and the straddle table), the reference of the cohort cube (STRATEGY S1.5);
 * plain-Python loops for every kernel of :mod:`straddles.strategies.nb` (EMA, cumulative sum,
   calmar, rolling winsorisation, ranks, sumabs, β).
@@ -40,16 +40,30 @@ def _day_rows(straddles: pa.Table, days: pa.Table, assets: list[str]) -> dict[st
 
 
 def direct_cube(straddles: pa.Table, days: pa.Table, assets: list[str]) -> dict[tuple[int, int, int], dict]:
-    """{(asset index in ``assets``, entry day, day): {pnl, opnl, hpnl, vol, weight, count}} summed
-    over the day rows with a pnl, one Python loop per row."""
+    """{(asset index in ``assets``, entry day, day): {pnl, opnl, hpnl}} summed over the day rows
+    with a pnl, one Python loop per row."""
     rows = _day_rows(straddles, days, assets)
     cells: dict = {}
     for i in range(len(rows["date"])):
         key = (int(rows["asset"][i]), int(rows["entry"][i]), int(rows["date"][i]))
-        cell = cells.setdefault(key, dict(pnl=0.0, opnl=0.0, hpnl=0.0, vol=0.0, weight=0.0, count=0))
+        cell = cells.setdefault(key, dict(pnl=0.0, opnl=0.0, hpnl=0.0))
         w = float(rows["weight"][i])
-        for name in ("pnl", "opnl", "hpnl", "vol"):
+        for name in ("pnl", "opnl", "hpnl"):
             cell[name] += w * float(rows[name][i])
+    return cells
+
+
+def direct_asset_days(straddles: pa.Table, days: pa.Table, assets: list[str]) -> dict[tuple[int, int], dict]:
+    """{(asset index in ``assets``, day): {pnl, vol, weight, count}}: Σ w·pnl, Σ w·vol, Σ w and
+    the number of day rows with a pnl, one Python loop per row."""
+    rows = _day_rows(straddles, days, assets)
+    cells: dict = {}
+    for i in range(len(rows["date"])):
+        cell = cells.setdefault((int(rows["asset"][i]), int(rows["date"][i])),
+                                dict(pnl=0.0, vol=0.0, weight=0.0, count=0))
+        w = float(rows["weight"][i])
+        cell["pnl"] += w * float(rows["pnl"][i])
+        cell["vol"] += w * float(rows["vol"][i])
         cell["weight"] += w
         cell["count"] += 1
     return cells
