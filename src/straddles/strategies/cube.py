@@ -427,11 +427,11 @@ def many_books(cohorts: Cohorts, held: np.ndarray, grid_start: int, n_days: int,
     :func:`books` of matrix ``m`` exactly (each cell sums the same terms in the same order)."""
     from . import nb
 
-    long_ = np.zeros((len(values), n_buckets, n_days, len(held)))
-    short = np.zeros((len(values), n_buckets, n_days, len(held)))
+    long_ = np.zeros((len(held), len(values), n_buckets, n_days))
+    short = np.zeros((len(held), len(values), n_buckets, n_days))
     nb.cohort_books(values, bucket, cohorts.entry.astype(np.int64) - grid_start, cohorts.length, cohorts.offset,
-                    np.ascontiguousarray(held), long_, short, nb.day_blocks())
-    return np.moveaxis(long_, 3, 0), np.moveaxis(short, 3, 0)
+                    np.ascontiguousarray(held.T), long_, short, nb.day_blocks())
+    return long_, short
 
 
 def base_matrices(cohorts: Cohorts, grid_start: int, n_days: int, n_assets: int) -> tuple[np.ndarray, np.ndarray]:
