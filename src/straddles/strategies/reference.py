@@ -3,7 +3,7 @@
 * :func:`direct_cube`, :func:`direct_asset_days` and :func:`direct_books`: straight from the day rows (the SPEC 13.2 day table
   and the straddle table), the reference of the cohort cube (STRATEGY S1.5);
 * plain-Python loops for every kernel of :mod:`straddles.strategies.nb` (EMA, cumulative sum,
-  calmar, rolling winsorisation, ranks, sumabs, β).
+  calmar, rolling winsorisation, ranks, sumabs, β, the cube pass of several weight vectors).
 
 Nothing here is used by :func:`straddles.strategy`.
 """
@@ -195,6 +195,27 @@ def beta(long_book: np.ndarray, short_book: np.ndarray, n: int = 365, min_days: 
                 b = -(m_ls - m_l * m_s) / v
                 out[d] = max(b, 0.0) if _finite(b) else 1.0
     return out
+
+
+def cohort_books(values: np.ndarray, bucket: np.ndarray, start: np.ndarray, length: np.ndarray,
+                 offset: np.ndarray, held: np.ndarray, n_buckets: int, n_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """The long and short books of each held vector (``held[m, c]``), one vector, one cohort and
+    one cell at a time in cohort order: ``float64[vectors, n_cols, n_buckets, n_days]`` each."""
+    long_ = np.zeros((len(held), len(values), n_buckets, n_days))
+    short = np.zeros_like(long_)
+    for m in range(len(held)):
+        for c in range(len(bucket)):
+            w = float(held[m, c])
+            if not (w > 0 or w < 0):
+                continue
+            out = long_ if w > 0 else short
+            for j in range(int(length[c])):
+                d = int(start[c]) + j
+                if 0 <= d < n_days:
+                    for k in range(len(values)):
+                        with np.errstate(invalid="ignore"):  # inf + -inf: NaN, as in the kernel
+                            out[m, k, bucket[c], d] += w * float(values[k, offset[c] + j])
+    return long_, short
 
 
 # --- across assets ---------------------------------------------------------------------------------
