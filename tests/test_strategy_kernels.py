@@ -157,7 +157,7 @@ def test_sized_held_is_hedge_then_normalize_then_the_lock(W, seed, n_groups, use
     if use_total:
         expected = nb.scale_longs(expected, total_factor, np.zeros(n_assets, np.int64))
     expected = nb.cohort_weights(nb.normalize_gross(expected), 100, lock, asset, order)
-    got = nb.sized_held(W, 100, lock, asset, order, group_factor, group, use_group, total_factor, use_total,
+    got = nb.sized_held(W, 100, lock, asset, order, nb.lock_groups(lock, order), group_factor, group, use_group, total_factor, use_total,
                         np.full(len(lock), np.nan))
     np.testing.assert_array_equal(got, expected)
 

@@ -88,11 +88,12 @@ def batch_held(ctx: StrategyContext, specs: Sequence[StrategySpec], inception: s
     none = np.zeros((1, 1))
     out = np.empty((len(specs), len(ctx.cohorts)))
     order = ctx.cached("lock order", ctx.cohorts.lock_order)
+    first = ctx.cached(("lock groups", inception), lambda: nb.lock_groups(lock, order))
     for i, spec in enumerate(specs):
         key = keys[spec]
-        nb.sized_held(prehedge[key], ctx.start, lock, ctx.cohorts.asset, order, group_beta.get(key, none), ctx.group,
-                      spec.hedge in GROUP_STEP, global_beta.get((key, spec.hedge), none), spec.hedge in GLOBAL_STEP,
-                      out[i])
+        nb.sized_held(prehedge[key], ctx.start, lock, ctx.cohorts.asset, order, first, group_beta.get(key, none),
+                      ctx.group, spec.hedge in GROUP_STEP, global_beta.get((key, spec.hedge), none),
+                      spec.hedge in GLOBAL_STEP, out[i])
     return out
 
 

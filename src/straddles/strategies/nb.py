@@ -142,25 +142,33 @@ def scaled_held(held, factor, bucket, day):
     return out
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def sized_held(W, origin, lock, asset, order, group_factor, group, use_group, total_factor, use_total, out):
-    """``cohort_weights(normalize_gross(hedge(W)))`` without the matrices in between: the weight each
-    cohort holds once W's longs are scaled by the hedge's steps (times the group's factor, then
-    times the global one, each step scaling a weight only if it is positive then: :func:`scale_longs`
-    in turn) and each day is sized to unit gross (S1.6). Only the rows of lock days are read; each
-    row's gross is summed in asset order, as :func:`normalize_gross` does, and a weight not scaled
-    is multiplied by 1 (itself): the same numbers bit for bit. ``order`` is the cohorts by lock day.
-    Written into ``out`` (``float64[cohorts]``, a row of the caller's batch), which is returned."""
-    n_days, n_assets = W.shape
-    out[:] = 0.0
-    first = np.empty(len(order) + 1, np.int64)  # where each lock day's cohorts start in ``order``
+@njit(cache=True, nogil=True, error_model="numpy")
+def lock_groups(lock, order):
+    """Where each lock day's cohorts start in ``order`` (the cohorts by lock day), and the end:
+    ``int64[n_lock_days + 1]``; what :func:`sized_held` walks, computed once per context."""
+    first = np.empty(len(order) + 1, np.int64)
     n_groups = 0
     for i in range(len(order)):
         if i == 0 or lock[order[i]] != lock[order[i - 1]]:
             first[n_groups] = i
             n_groups += 1
     first[n_groups] = len(order)
-    for g in prange(n_groups):  # one lock day each: independent rows, independent cohorts
+    return first[:n_groups + 1].copy()
+
+
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def sized_held(W, origin, lock, asset, order, first, group_factor, group, use_group, total_factor, use_total, out):
+    """``cohort_weights(normalize_gross(hedge(W)))`` without the matrices in between: the weight each
+    cohort holds once W's longs are scaled by the hedge's steps (times the group's factor, then
+    times the global one, each step scaling a weight only if it is positive then: :func:`scale_longs`
+    in turn) and each day is sized to unit gross (S1.6). Only the rows of lock days are read; each
+    row's gross is summed in asset order, as :func:`normalize_gross` does, and a weight not scaled
+    is multiplied by 1 (itself): the same numbers bit for bit. ``order`` is the cohorts by lock day
+    and ``first`` its :func:`lock_groups`. Written into ``out`` (``float64[cohorts]``, a row of the
+    caller's batch), which is returned."""
+    n_days, n_assets = W.shape
+    out[:] = 0.0
+    for g in prange(len(first) - 1):  # one lock day each: independent rows, independent cohorts
         d = lock[order[first[g]]] - origin
         if not 0 <= d < n_days:
             continue
