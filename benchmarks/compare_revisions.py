@@ -9,7 +9,7 @@ each process reports for itself (VmHWM).
 
     python benchmarks/compare_revisions.py --before 592f643 --after HEAD \\
         --amt ../shared/data/amt.yml --prices prices.parquet --start 2001 --end 2026 --repeat 5 \\
-        [--runs '--no-days --no-cohorts' '--no-days' '']
+        [--runs no-days+no-cohorts no-days days]
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ def main() -> None:
     parser.add_argument("--start", default="2001")
     parser.add_argument("--end", default="2026")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--runs", nargs="+", default=["--no-days", ""], metavar="FLAGS",
-                        help="one backtest per item, with these extra flags ('' = days written); "
-                             "default: '--no-days' ''")
+    parser.add_argument("--runs", nargs="+", default=["no-days", "days"], metavar="FLAGS",
+                        help="one backtest per item: its flags without the dashes joined by '+', or 'days' "
+                             "for none (the day table written); default: no-days days")
     args = parser.parse_args()
     repo = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory(prefix="straddles-compare-") as scratch:
@@ -85,8 +85,8 @@ def main() -> None:
             print(f"| command | {args.before} (before) | {args.after} (after) |")
             print("|---|---|---|")
             for flags in args.runs:
-                extra = flags.split()
-                name = f"backtest {flags}" if flags else "backtest (days written)"
+                extra = [] if flags == "days" else [f"--{flag}" for flag in flags.split("+")]
+                name = f"backtest {' '.join(extra)}" if extra else "backtest (days written)"
                 results = {label: [] for label in sources}
                 for round_ in range(args.repeat + 1):
                     for label, source in sources.items():

@@ -116,6 +116,7 @@ def run_bench(amt_path: str | Path, start_year: int = 2001, end_year: int = 2026
             straddles_per_second=result.straddles.num_rows / total, straddle_days_per_second=n_days / total,
             peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         )
+        del result, cached  # the fresh processes below should not share the machine with them
         if processes:
             bench.processes = _process_runs(amt_path, prices, start_year, end_year, scratch, cache_root)
         return bench
