@@ -57,6 +57,15 @@ def test_month_start_lock_is_the_day_before_the_entry_month():
     assert cube.lock_days("entry")[0] == 19796
 
 
+def _cube_grid(seed, directory):
+    """A random backtest's cube and its grid (first day, days, assets); None when it has no cells."""
+    frame, _, _, cube = _random_backtest(seed, directory)
+    if not len(cube):
+        return None
+    start, end = cube.day_range()
+    return cube, start, end - start + 1, len(frame.assets)
+
+
 def _random_backtest(seed, directory, chunk_rows=None):
     frame, prices = random_case(seed, directory)
     store = PriceStore.from_arrow(prices)
@@ -141,11 +150,10 @@ def test_books_equal_direct_sum_through_the_lock(seed, tmp_path):
 def test_many_books_in_one_pass_equal_one_pass_each(seed, tmp_path):
     """SPEC-S7 (sweeps): the books of several weight matrices from one shared cube pass are
     exactly those of one pass per matrix, per asset and per bucket."""
-    frame, _, _, cube = _random_backtest(seed, tmp_path)
-    if not len(cube):
+    grid = _cube_grid(seed, tmp_path)
+    if grid is None:
         return
-    start, end = cube.day_range()
-    n_days, n_assets = end - start + 1, len(frame.assets)
+    cube, start, n_days, n_assets = grid
     rng = np.random.default_rng(seed)
     weights = [rng.normal(size=(n_days, n_assets)) for _ in range(3)]
     weights[1][rng.random(weights[1].shape) < 0.3] = np.nan
@@ -307,11 +315,10 @@ def test_cube_pass_is_the_same_for_any_blocks_threads_and_values(seed, tmp_path)
     value is not finite (the vector path adds 0·x only for finite x)."""
     import numba
 
-    frame, _, _, cube = _random_backtest(seed, tmp_path)
-    if not len(cube):
+    grid = _cube_grid(seed, tmp_path)
+    if grid is None:
         return
-    start, end = cube.day_range()
-    n_days, n_assets = end - start + 1, len(frame.assets)
+    cube, start, n_days, n_assets = grid
     rng = np.random.default_rng(seed)
     values = np.stack([cube.columns[name] for name in ("pnl", "opnl")])
     values[:, rng.random(values.shape[1]) < 0.05] = np.nan
