@@ -482,21 +482,21 @@ def asset_pnl_table(frame: StraddleFrame, result) -> pa.Table:
     """Per-asset daily P&L (SPEC 13.3): a row per (asset, date) with at least one straddle P&L.
 
     The kernel's grid holds each asset's days in one window of a flat array, asset after asset,
-    so the cells with P&L, in grid order, are already the rows in (asset, date) order.
+    so the cells with P&L, in grid order, are already the rows in (asset, date) order
+    (:func:`~straddles.engine.grid.compact_grid`).
     """
-    cells = np.flatnonzero(result.grid_count)
-    per_asset = np.diff(np.searchsorted(cells, result.grid_offsets))
-    asset = np.repeat(np.arange(len(per_asset), dtype=np.int32), per_asset)
-    days = cells - np.repeat(result.grid_offsets[:-1] - result.grid_first_day, per_asset)
+    from .grid import compact_grid
+
+    rows = compact_grid(result)
     names = pa.array([a.underlying for a in frame.assets], pa.string())
     return pa.table({
-        "asset": pa.DictionaryArray.from_arrays(pa.array(asset), names),
-        "date": date_array(days),
-        "pnl": pa.array(result.grid_pnl[cells]),
-        "opnl": pa.array(result.grid_opnl[cells]),
-        "hpnl": pa.array(result.grid_hpnl[cells]),
-        "n_straddles": pa.array(result.grid_count[cells]),
-        **{name: pa.array(result.grid_extra[slot, cells])  # SPEC 17/18 sums, when on
+        "asset": pa.DictionaryArray.from_arrays(pa.array(rows["asset"]), names),
+        "date": date_array(rows["day"]),
+        "pnl": pa.array(rows["pnl"]),
+        "opnl": pa.array(rows["opnl"]),
+        "hpnl": pa.array(rows["hpnl"]),
+        "n_straddles": pa.array(rows["n_straddles"]),
+        **{name: pa.array(rows["extra"][slot])  # SPEC 17/18 sums, when on
            for slot, name in enumerate(result.options.grid_columns())},
     })
 
