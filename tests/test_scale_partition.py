@@ -20,12 +20,12 @@ import pytest
 
 import straddles
 from straddles.engine.outputs import MANIFEST_FILE
-from straddles.engine.pipeline import ASSET_PNL_FILE, ASSETS_FILE, DAYS_FILE, STRADDLES_FILE
+from straddles.engine.pipeline import ASSET_PNL_FILE, ASSETS_FILE, COHORTS_FILE, DAYS_FILE, STRADDLES_FILE
 from straddles.engine.prices import load_price_series, load_prices
 from straddles.engine.straddle_table import build_straddles
 from straddles.errors import StraddlesError
 from straddles.scale import executor, partition
-from straddles.strategies.cube import COHORTS_FILE, Cohorts
+from straddles.strategies.cube import Cohorts
 from straddles.synth import synthesize
 
 OUTPUT_FILES = (STRADDLES_FILE, DAYS_FILE, ASSET_PNL_FILE, ASSETS_FILE, COHORTS_FILE)

@@ -14,13 +14,13 @@ from random_cases import random_case
 from straddles.engine import status as st
 from straddles.engine.kernel import KernelOptions, run_kernel
 from straddles.engine.legs import LEG_NAMES
-from straddles.engine.pipeline import days_table, straddle_table
+from straddles.engine.pipeline import COHORTS_FILE, days_table, straddle_table
 from straddles.engine.prices import PriceStore
 from straddles.errors import StrategyError
 from straddles.strategies import nb
 from straddles.strategies import reference as ref
 from straddles.strategies.context import StrategyContext
-from straddles.strategies.cube import COHORTS_FILE, CohortBuilder, Cohorts, base_matrices, books, many_books
+from straddles.strategies.cube import CohortBuilder, Cohorts, base_matrices, books, many_books
 from straddles.synth import synthesize
 
 TOLERANCE = 1e-12

@@ -325,9 +325,9 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, width=None if stream.isatty() else 160)
 
 
-def _check_selection(args):
-    """The loaded AMT, for the command to use instead of loading it again; a ``--pattern`` that
-    selects no asset is a user error, not an empty run."""
+def _selected_amt(args):
+    """The command's AMT, loaded once for it; a ``--pattern`` that selects no asset is a user
+    error, not an empty run."""
     from .engine.amt import load_amt
 
     amt = load_amt(args.amt)
@@ -343,7 +343,7 @@ def _expand(args) -> int:
     from .engine.straddle_table import build_straddles
     from .engine.outputs import write_table
 
-    amt = _check_selection(args)
+    amt = _selected_amt(args)
     start = time.perf_counter()
     frame = build_straddles(amt, args.start, args.end, args.pattern, not args.all, args.overrides,
                             calendars=calendars_option(args.calendars))
@@ -364,7 +364,7 @@ def _expand(args) -> int:
 def _assets(args) -> int:
     from rich.table import Table
 
-    amt = _check_selection(args)
+    amt = _selected_amt(args)
     table = Table(title=f"{args.amt}", show_lines=False)
     for name in ("Underlying", "Class", "group", "live", "Vol", "Hedge", "Model", "schedule (fixed entries)"):
         table.add_column(name)
@@ -380,7 +380,7 @@ def _synth(args) -> int:
     from .engine.prices import write_prices
     from .synth import synthesize
 
-    _check_selection(args)
+    _selected_amt(args)
     start = time.perf_counter()
     with _progress("synthesizing prices") as advance:
         table = synthesize(args.amt, args.start, args.end, seed=args.seed, pattern=args.pattern,
@@ -395,7 +395,7 @@ def _validate(args) -> int:
 
     from .engine.validate import SPARSE_COVERAGE, validate_prices
 
-    _check_selection(args)
+    _selected_amt(args)
     with _console(stderr=True).status("checking price coverage"):
         found = validate_prices(args.amt, args.prices, args.start, args.end, args.pattern, not args.all,
                                 args.overrides)
@@ -428,7 +428,7 @@ def _validate(args) -> int:
 def _backtest(args) -> int:
     from .engine.pipeline import backtest
 
-    amt = _check_selection(args)
+    amt = _selected_amt(args)
     if args.scheduler is None:
         with _console(stderr=True).status("backtesting"):
             result = backtest(amt, args.prices, args.start, args.end, args.pattern, args.overrides,

@@ -91,6 +91,10 @@ def sources_digest(folder: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+#: a shared map whose pages are all mapped by the one system call (MAP_POPULATE, where it exists)
+_POPULATED = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+
+
 def map_file(path: str | os.PathLike) -> mmap.mmap | bytes:
     """A read-only memory map of a whole file (``b""`` for an empty one).
 
@@ -100,8 +104,7 @@ def map_file(path: str | os.PathLike) -> mmap.mmap | bytes:
     with open(path, "rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
             return b""
-        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-        return mmap.mmap(handle.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
+        return mmap.mmap(handle.fileno(), 0, flags=_POPULATED, prot=mmap.PROT_READ)
 
 
 #: bytes of a file mapped at a time by :func:`file_checksum` (a multiple of any page size)
@@ -118,10 +121,9 @@ def file_checksum(path: str | os.PathLike) -> str:
     digest = xxhash.xxh3_128()
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
-        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
         for offset in range(0, size, CHECKSUM_WINDOW):
             length = min(CHECKSUM_WINDOW, size - offset)
-            with mmap.mmap(handle.fileno(), length, flags=flags, prot=mmap.PROT_READ, offset=offset) as window:
+            with mmap.mmap(handle.fileno(), length, flags=_POPULATED, prot=mmap.PROT_READ, offset=offset) as window:
                 digest.update(window)
     return digest.hexdigest()
 

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -143,7 +143,7 @@ class Backtest:
 
     def tables(self) -> dict[str, pa.Table]:
         """The output Parquet tables by file name (the day table only when it is held; the cohort
-        cube is an Arrow IPC file of its own, see :meth:`write_into`)."""
+        cube is an Arrow IPC file of its own, written by :meth:`write_into`)."""
         tables = {STRADDLES_FILE: self.straddles, ASSET_PNL_FILE: self.asset_pnl, ASSETS_FILE: self.assets}
         if self.days is not None:
             tables[DAYS_FILE] = self.days
@@ -159,21 +159,25 @@ class Backtest:
         return [directory / name for name in self.tables()] + ([directory / COHORTS_FILE] if self.cohorts else [])
 
     def write_into(self, temporary) -> None:
-        """Write every output file into a :func:`~straddles.engine.outputs.result_folder` (its
-        ``temporary``): the cohort cube on a thread of its own while the Parquet tables are
-        encoded (both release the GIL)."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="straddles-cube") as pool:
-            cube = pool.submit(self.cohorts.write, temporary(COHORTS_FILE)) if self.cohorts is not None else None
-            write_tables(self.tables(), temporary)
-            if cube is not None:
-                cube.result()  # re-raises a failed write; on any failure the pool waits for the thread
+        """Write every output file, the Parquet tables and the cohort cube, into a
+        :func:`~straddles.engine.outputs.result_folder` (its ``temporary``), concurrently."""
+        writers = parquet_writers(self.tables())
+        if self.cohorts is not None:
+            writers[COHORTS_FILE] = self.cohorts.write
+        write_concurrently(writers, temporary)
 
 
-def write_tables(tables: dict[str, pa.Table], temporary) -> None:
-    """Write each table as Parquet to ``temporary(name)``, the files concurrently: pyarrow's
-    writer releases the GIL, so the stage takes about as long as the largest file, not the sum."""
-    with ThreadPoolExecutor(max_workers=max(min(len(tables), 4), 1), thread_name_prefix="straddles-write") as pool:
-        for future in [pool.submit(parquet_writer(table), temporary(name)) for name, table in tables.items()]:
+def parquet_writers(tables: dict[str, pa.Table]) -> dict[str, Callable[[Path], None]]:
+    """A Parquet writer per file name (see :func:`write_concurrently`)."""
+    return {name: parquet_writer(table) for name, table in tables.items()}
+
+
+def write_concurrently(writers: dict[str, Callable[[Path], None]], temporary) -> None:
+    """Run each ``writer(temporary(name))``, the files at the same time: pyarrow's writers release
+    the GIL, so the stage takes about as long as the largest file, not the sum. A failed writer's
+    error is raised once every writer has finished."""
+    with ThreadPoolExecutor(max_workers=max(min(len(writers), 4), 1), thread_name_prefix="straddles-write") as pool:
+        for future in [pool.submit(writer, temporary(name)) for name, writer in writers.items()]:
             future.result()
 
 
@@ -332,7 +336,7 @@ def _backtest(amt, prices, start_year, end_year, pattern, overrides, days, live_
         backtest_ = assemble(frame, result, False, timer, cube)
         backtest_.dropped_price_rows = dropped
         with timer("write outputs"):
-            write_tables(backtest_.tables(), temporary)
+            write_concurrently(parquet_writers(backtest_.tables()), temporary)  # the cube is in its file
     return backtest_
 
 

@@ -39,7 +39,6 @@ import pyarrow as pa
 
 from ..engine.dates import month_start
 from ..engine.legs import VOL
-from ..engine.pipeline import COHORTS_FILE  # noqa: F401  (the cube's file name in a backtest folder)
 from ..errors import StraddlesError
 
 #: summed w·x cell columns every cube has, in this order
