@@ -11,6 +11,8 @@ import json
 import functools
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,35 @@ REAL_SLICE = "Comdty|EURUSD|AUDCHF|SPY|KOSPI2|IBOXUMAE|EUR5Y5Y|USSW"
 
 
 # -- without a cluster ---------------------------------------------------------------------------
+
+
+def test_part_files_are_removed_while_a_cancelled_task_still_writes(tmp_path):
+    """A task cancelled after another failed keeps running on its worker and may create part files
+    while the folder is being removed: the removal must still leave nothing behind."""
+    parts_dir = tmp_path / ".parts-x"
+    parts_dir.mkdir()
+    (parts_dir / "part-00000.parquet").write_bytes(b"x")
+    stop = threading.Event()
+
+    def late_task():
+        number = 1
+        while not stop.is_set():
+            try:
+                (parts_dir / f"part-{number:05d}.parquet").write_bytes(b"x")
+            except FileNotFoundError:  # the folder is gone: nothing can be written any more
+                return
+            number += 1
+
+    writer = threading.Thread(target=late_task)
+    writer.start()
+    try:
+        time.sleep(0.02)
+        partition._remove_parts(parts_dir)
+    finally:
+        stop.set()
+        writer.join()
+    assert list(tmp_path.iterdir()) == []
+
 
 
 def test_slices_with_global_ids_reproduce_the_full_table_spec_4_3(real_amt):

@@ -130,7 +130,19 @@ def partitioned_backtest(client, amt: Amt | str | Path, prices, start_year: int,
         return _merge(frame, parts, results, days, out, timer, settings)
     finally:
         if parts_dir is not None:
-            shutil.rmtree(parts_dir, ignore_errors=True)
+            _remove_parts(parts_dir)
+
+
+def _remove_parts(parts_dir: Path) -> None:
+    """Delete the part files' folder. After a failure, cancelled tasks may still be running and
+    creating files in it, which would make a plain ``rmtree`` fail on a folder that is not empty;
+    the folder is first renamed, which no task knows, so nothing new appears while it is removed."""
+    doomed = parts_dir.with_name(f"{parts_dir.name}.removing")
+    try:
+        parts_dir.rename(doomed)
+    except OSError:
+        doomed = parts_dir
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def plan_parts(frame: StraddleFrame, start_year: int, end_year: int, days: bool, parts_dir: Path | None,
