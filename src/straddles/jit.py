@@ -8,6 +8,10 @@ numba's list of cache locators. It keeps the place numba would choose for the ca
 user's ``NUMBA_CACHE_DIR``) and adds to the freshness stamp a digest of every ``.py`` file in the
 function's folder of this package: a kernel is recompiled after any edit in its layer.
 
+Cached functions load through :class:`QuickLoadCache`: numba's own cache imports all of its
+compiler's lowering registries before it loads machine code (about 0.2-0.4 s of every process, and
+its BLAS probe imports SciPy), although only compiling needs them.
+
 Importing it also makes OpenMP's idle threads sleep rather than spin (``OMP_WAIT_POLICY=PASSIVE``,
 unless the environment sets it): numba's OpenMP threading layer otherwise keeps its threads
 spinning between ``prange`` loops, and the strategy layer runs many short loops from Python, so
@@ -24,14 +28,43 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from numba import njit, prange  # noqa: E402 - after the OpenMP setting, by intent
-from numba.core.caching import CacheImpl, _CacheLocator  # noqa: E402
+import numba  # noqa: E402 - after the OpenMP setting, by intent
+from numba import prange  # noqa: E402
+from numba.core.caching import CacheImpl, FunctionCache, _CacheLocator  # noqa: E402
+from numba.core.runtime import rtsys  # noqa: E402
 
 from .engine.cache import sources_digest  # noqa: E402
 
-__all__ = ["njit", "prange", "PackageSourceLocator"]
+__all__ = ["njit", "prange", "PackageSourceLocator", "QuickLoadCache"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def njit(function=None, **options):
+    """``numba.njit`` with the same options; with ``cache=True`` the machine code is cached on disk
+    and loaded through :class:`QuickLoadCache`."""
+
+    def compiled(python_function):
+        dispatcher = numba.njit(**dict(options, cache=False))(python_function)
+        if options.get("cache"):
+            dispatcher._cache = QuickLoadCache(python_function)
+        return dispatcher
+
+    return compiled if function is None else compiled(function)
+
+
+class QuickLoadCache(FunctionCache):
+    """numba's on-disk function cache, loading without numba's compiler.
+
+    numba's :meth:`load_overload` first refreshes the target context, which imports every lowering
+    implementation numba has (arrays, linear algebra, random, typed containers, ...). Loading
+    machine code needs only the runtime it links against (NRT), which this initializes; a cache
+    miss compiles, and numba's compiler refreshes the context itself before it starts."""
+
+    def load_overload(self, sig, target_context):
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
 
 
 class PackageSourceLocator(_CacheLocator):
