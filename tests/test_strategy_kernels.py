@@ -76,6 +76,18 @@ def test_sumabs_matches_reference(x, _):
             assert abs(np.nansum(np.abs(row)) - 1.0) < 1e-12
 
 
+@given(matrices(), hs.integers(0, 2**32 - 1), hs.booleans())
+def test_combine_is_sumabs_of_the_product(x, seed, one_row):
+    """SPEC-S5: combining two weight matrices is ``(w1·w2) / Σ|w1·w2|`` per day: the reference
+    sumabs of the product, and bit for bit the compiled sumabs of it; w2 may be one row."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice([np.nan, np.inf, 0.0, -1.0, 0.5, 2.0], size=(1 if one_row else x.shape[0], x.shape[1]))
+    with np.errstate(invalid="ignore"):  # inf · 0: NaN, as in the kernel
+        product = x * np.broadcast_to(y, x.shape)
+    assert_same(nb.combine(x, y), ref.sumabs(product))
+    np.testing.assert_array_equal(nb.combine(x, y), nb.sumabs(product))
+
+
 @given(matrices(), hs.integers(0, 45))
 def test_lag_shifts_rows(x, k):
     out = lagged(x, k)

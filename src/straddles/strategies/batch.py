@@ -42,7 +42,7 @@ def batch_held(ctx: StrategyContext, specs: Sequence[StrategySpec], inception: s
     for spec in specs:
         check_signals(ctx, spec.signals)
     lock = ctx.lock(inception)
-    lock_row = lock - ctx.start  # a cohort's lock day as a grid row
+    lock_row = ctx.cached(("lock row", inception), lambda: lock - ctx.start)  # a cohort's lock day as a grid row
     held_of = {}
 
     def held(W):  # the matrices live until the end: their ids are unique meanwhile
@@ -75,7 +75,7 @@ def batch_held(ctx: StrategyContext, specs: Sequence[StrategySpec], inception: s
                        "group")
     group_beta = {key: beta_of_groups(books) for key, books in grouped.items()}
     # the global step, on the pre-hedge weights (h) or on the group step's (gah), one pass
-    asset_group = ctx.group[ctx.cohorts.asset]
+    asset_group = ctx.scope("group")[0]
     step = {}
     for spec in specs:
         if spec.hedge in GLOBAL_STEP and (keys[spec], spec.hedge) not in step:
@@ -86,7 +86,7 @@ def batch_held(ctx: StrategyContext, specs: Sequence[StrategySpec], inception: s
     global_beta = {key: beta_of_total(books)[:, None] for key, books in _by_step(ctx, step, "total").items()}
     # size each spec's hedged weights and read them at the lock days
     none = np.zeros((1, 1))
-    out = np.empty((len(specs), len(ctx.cohorts)))
+    out = np.empty((len(specs), len(ctx.cohorts)), order="F")  # cohort-major: what a cube pass reads
     order = ctx.cached("lock order", ctx.cohorts.lock_order)
     first = ctx.cached(("lock groups", inception), lambda: nb.lock_groups(lock, order))
     for i, spec in enumerate(specs):
@@ -98,7 +98,8 @@ def batch_held(ctx: StrategyContext, specs: Sequence[StrategySpec], inception: s
 
 
 def _by_step(ctx: StrategyContext, vectors: dict, scope: str) -> dict:
-    """The ``pnl`` books of each held vector in ``vectors`` over ``scope``, from one cube pass."""
+    """The ``pnl`` books of each held vector in ``vectors`` over ``scope``, from one cube pass (the
+    vectors stacked cohort-major, the layout the pass reads, so it needs no transposed copy)."""
     if not vectors:
         return {}
-    return dict(zip(vectors, ctx.many_books(np.stack(list(vectors.values())), scope)))
+    return dict(zip(vectors, ctx.many_books(np.stack(list(vectors.values()), axis=1).T, scope)))

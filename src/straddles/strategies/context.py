@@ -79,6 +79,11 @@ class StrategyContext:
     def shape(self) -> tuple[int, int]:
         return self.n_days, len(self.assets)
 
+    def scope(self, scope: str) -> tuple[np.ndarray, int, np.ndarray]:
+        """What a book over ``scope`` (:data:`SCOPES`) sums: each cohort's bucket, the number of
+        buckets, and where each bucket has a pnl (``bool[days, buckets]``)."""
+        return self._scopes[scope]
+
     def cached(self, key, compute: Callable[[], np.ndarray]) -> np.ndarray:
         """The value stored under ``key``, computed once."""
         if key not in self._cache:
@@ -120,7 +125,7 @@ class StrategyContext:
         small vector per strategy instead of its matrix."""
         bucket, n_buckets, has = self._scopes[scope]
         long_, short = many_books(self.cohorts, held, self.start, self.n_days, self.values(tuple(columns)),
-                                  bucket, n_buckets)
+                                  bucket, n_buckets, self.cached("entry row", lambda: self.cohorts.entry.astype(np.int64) - self.start))
         results = []
         for m in range(len(held)):
             out = {}

@@ -419,17 +419,23 @@ def books(cohorts: Cohorts, W: np.ndarray, origin: int, lock: np.ndarray, grid_s
 
 
 def many_books(cohorts: Cohorts, held: np.ndarray, grid_start: int, n_days: int, values: np.ndarray,
-               bucket: np.ndarray, n_buckets: int):
+               bucket: np.ndarray, n_buckets: int, entry_row: np.ndarray | None = None):
     """:func:`books` of several weight matrices in one pass over the cube, given the weight each
     cohort holds under each (``held[m]``, from :func:`~straddles.strategies.nb.cohort_weights`):
     ``(long, short)``, each ``float64[len(held), n_cols, n_buckets, n_days]``; book ``m`` equals
-    :func:`books` of matrix ``m`` exactly (each cell sums the same terms in the same order)."""
+    :func:`books` of matrix ``m`` exactly (each cell sums the same terms in the same order).
+
+    The pass reads the vectors cohort-major (``held.T``): a caller that keeps ``held`` in Fortran
+    order spares a transposed copy. ``entry_row`` (each cohort's entry as a grid row, int64) may
+    be given by a caller that keeps it."""
     from . import nb
 
     long_ = np.zeros((len(held), len(values), n_buckets, n_days))
     short = np.zeros((len(held), len(values), n_buckets, n_days))
-    nb.cohort_books(values, bucket, cohorts.entry.astype(np.int64) - grid_start, cohorts.length, cohorts.offset,
-                    np.ascontiguousarray(held.T), long_, short, nb.day_blocks())
+    if entry_row is None:
+        entry_row = cohorts.entry.astype(np.int64) - grid_start
+    nb.cohort_books(values, bucket, entry_row, cohorts.length, cohorts.offset, np.ascontiguousarray(held.T),
+                    long_, short, nb.day_blocks())
     return long_, short
 
 

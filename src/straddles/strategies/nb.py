@@ -53,15 +53,17 @@ def scatter_column(straddle_id, date, pnl, x, cohort_of, weight, first, offset, 
             out[offset[c] + date[r] - first[c]] += weight[s] * x[r]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def cohort_weights(W, origin, lock, asset, order):
     """The weight each cohort holds: ``W[lock - origin, asset]``, 0 outside W or where NaN.
 
-    Cohorts are visited in ``order`` (by lock day, then asset) so that W is read row by row.
+    Cohorts are visited in ``order`` (by lock day, then asset) so that W is read row by row, in
+    parallel runs of that order (each cohort is written once).
     """
     n_days = W.shape[0]
     out = np.zeros(len(lock))
-    for c in order:
+    for i in prange(len(order)):
+        c = order[i]
         d = lock[c] - origin
         if 0 <= d < n_days:
             w = W[d, asset[c]]
@@ -165,30 +167,40 @@ def sized_held(W, origin, lock, asset, order, first, group_factor, group, use_gr
     row's gross is summed in asset order, as :func:`normalize_gross` does, and a weight not scaled
     is multiplied by 1 (itself): the same numbers bit for bit. ``order`` is the cohorts by lock day
     and ``first`` its :func:`lock_groups`. Written into ``out`` (``float64[cohorts]``, a row of the
-    caller's batch), which is returned."""
+    caller's batch), which is returned. A lock day's hedged weights are not kept: the gross sums
+    them, then each of that day's cohorts computes its asset's again (the same operations), which
+    spares a row buffer per lock day."""
     n_days, n_assets = W.shape
     out[:] = 0.0
     for g in prange(len(first) - 1):  # one lock day each: independent rows, independent cohorts
         d = lock[order[first[g]]] - origin
         if not 0 <= d < n_days:
             continue
-        row = np.empty(n_assets)
         total = 0.0
         for a in range(n_assets):
-            v = W[d, a]  # selects, not branches: a weight's sign is not predictable
-            if use_group:
-                v = v * (group_factor[d, group[a]] if v > 0.0 else 1.0)
-            if use_total:
-                v = v * (total_factor[d, 0] if v > 0.0 else 1.0)
-            row[a] = v
+            v = _hedged(W[d, a], group_factor[d, group[a]] if use_group else 1.0, use_group,
+                        total_factor[d, 0] if use_total else 1.0, use_total)
             if np.isfinite(v):
                 total += abs(v)
         if total > 0.0:
             for t in range(first[g], first[g + 1]):
-                v = row[asset[order[t]]]
+                a = asset[order[t]]
+                v = _hedged(W[d, a], group_factor[d, group[a]] if use_group else 1.0, use_group,
+                            total_factor[d, 0] if use_total else 1.0, use_total)
                 if np.isfinite(v):
                     out[order[t]] = v / total
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _hedged(v, group_factor, use_group, total_factor, use_total):
+    """A weight after the hedge's steps (:func:`scale_longs` in turn): times the group's factor if
+    positive, then times the global one if still positive."""
+    if use_group:
+        v = v * (group_factor if v > 0.0 else 1.0)  # selects, not branches: a sign is not predictable
+    if use_total:
+        v = v * (total_factor if v > 0.0 else 1.0)
+    return v
 
 
 # --- along time, per asset ---------------------------------------------------------------------
@@ -387,20 +399,17 @@ def sumabs(x):
 def combine(x, y):
     """sumabs(x·y) in one pass per day: ``(x·y) / Σ|x·y|`` (S5); y broadcasts along days when it
     has one row."""
-    out = np.full(x.shape, np.nan)
+    out = np.empty(x.shape)  # every cell is written once below
     for d in prange(x.shape[0]):
-        row = np.empty(x.shape[1])
         yd = y[0] if y.shape[0] == 1 else y[d]
         total = 0.0
         for a in range(x.shape[1]):
             v = x[d, a] * yd[a]
-            row[a] = v
             if np.isfinite(v):
                 total += abs(v)
-        if total > 0.0:
-            for a in range(x.shape[1]):
-                if np.isfinite(row[a]):
-                    out[d, a] = row[a] / total
+        for a in range(x.shape[1]):  # the product again (the same operation): no row buffer
+            v = x[d, a] * yd[a]
+            out[d, a] = v / total if total > 0.0 and np.isfinite(v) else np.nan
     return out
 
 
