@@ -76,17 +76,18 @@ def measure(amt: Path, factor: int, work: Path, start: int, end: int) -> dict:
 
 def markdown(rows: list[dict]) -> str:
     lines = ["| universe | straddles | valued days | cold price store | compute | per valued day | aggregation "
-             "| process, no days | process, days written |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| process, no days, no cube | process, no days | process, days written |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        cold, no_days, days = row["cold_build"], row["processes"]["backtest --no-days"], \
-            row["processes"]["backtest (days written)"]
+        runs = row["processes"]
+        cold, no_cube, no_days, days = row["cold_build"], runs["backtest --no-days --no-cohorts"], \
+            runs["backtest --no-days"], runs["backtest (days written)"]
         lines.append(
             f"| {row['factor']}x | {row['n_straddles']:,} | {row['n_valued_days']:,} "
             f"| {cold['seconds']:.1f} s, {cold['peak_rss_mb']:,.0f} MB ({cold['price_rows'] / 1e6:.1f} M rows) "
             f"| {row['compute_seconds']:.2f} s | {row['ns_per_valued_day']:.0f} ns "
             f"| {row['stages']['aggregation']:.3f} s "
-            f"| {process(no_days)} | {process(days)} |")
+            f"| {process(no_cube)} | {process(no_days)} | {process(days)} |")
     return "\n".join(lines)
 
 

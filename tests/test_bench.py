@@ -33,3 +33,11 @@ def test_small_bench_run(example_amt_path, tmp_path):
     assert result.floor_seconds > 0 and result.kernel_over_floor > 0
     write_json(result, tmp_path / "bench.json")
     assert '"kernel_over_floor"' in (tmp_path / "bench.json").read_text()
+
+
+def test_bench_processes_include_the_fixed_cost_of_one_asset(example_amt_path):
+    result = run_bench(example_amt_path, 2024, 2024, synth=True)
+    assert set(result.processes) == {"backtest --no-days --no-cohorts", "backtest --no-days", "backtest (days written)",
+                                     "backtest --no-days --no-cohorts of one asset and year (the fixed cost)"}
+    for run in result.processes.values():
+        assert run["wall_seconds"] > 0 and run["cpu_seconds"] > 0 and run["peak_rss_mb"] > 0

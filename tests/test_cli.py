@@ -53,17 +53,17 @@ def test_synth_backtest_explain(example_amt_path, tmp_path, capsys, cache_dir):
 
 
 def test_script_process_runs_without_pandas_and_leaves_complete_outputs(example_amt_path, tmp_path, cache_dir):
-    # the `straddles` script enters through cli.run: pandas hidden (installed by the test extra), the
-    # cached kernels loaded without numba's compiler (straddles.jit.QuickLoadCache), os._exit after
-    # the outputs are in place
+    # the `straddles` script enters through cli.run: pandas and SciPy hidden (both installed by the
+    # test extra), the cached kernels loaded without numba's compiler (straddles.jit.QuickLoadCache),
+    # os._exit after the outputs are in place
     prices, out = tmp_path / "prices.parquet", tmp_path / "bt"
     assert main(["synth", str(example_amt_path), "--start", "2024", "--end", "2024", "--out", str(prices)]) == 0
     code = ("import sys; from straddles.cli import run; "
-            "run(sys.argv[1:], before_exit=lambda: print('imported:', 'pandas' in sys.modules, 'numba.np.arraymath' in sys.modules))")
+            "run(sys.argv[1:], before_exit=lambda: print('imported:', *(name in sys.modules for name in ('pandas', 'scipy', 'numba.np.arraymath'))))")
     done = subprocess.run([sys.executable, "-c", code, "backtest", str(example_amt_path), "--prices", str(prices),
                            "--start", "2024", "--end", "2024", "--out", str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "imported: False False" in done.stdout and "valued straddle-days" in done.stdout
+    assert "imported: False False False" in done.stdout and "valued straddle-days" in done.stdout
     assert pq.read_table(out / "days.parquet").num_rows == pq.read_table(out / "straddles.parquet")["n_days"].to_numpy().sum()
     names = {path.name for path in out.iterdir()}
     assert {"asset_pnl.parquet", "assets.parquet", "days.parquet", "straddles.parquet"} <= names

@@ -8,14 +8,17 @@ stage by stage. In the same run it times
 * the **pricing floor**: a plain NumPy vectorized ES valuation (SPEC 11.2) over as many
   straddle-days as the kernel valued, with every input already gathered in arrays; the kernel
   does all of that plus finding the days, rolling prices, P&L and aggregation;
-* the whole ``straddles backtest`` command as fresh processes (wall time and peak RSS), without
-  and with the day table.
+* the whole ``straddles backtest`` command as fresh processes (wall time and peak RSS): without
+  the day table and the cohort cube, with the cube (the default), with the day table; and the
+  **fixed cost** of a process, the same command for one asset and one expiry year (start-up,
+  imports, loading the cached kernel, the tables and the summary, with almost nothing to compute).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -101,7 +104,8 @@ def run_bench(amt_path: str | Path, start_year: int = 2001, end_year: int = 2026
         stages, result = _timed_run(amt_path, cached[0], start_year, end_year, scratch / "out2", **options)
 
         n_valued = int(result.straddles["n_days"].to_numpy().sum())
-        n_days = build_straddles(amt_path, start_year, end_year).n_days()  # every calendar day of every span
+        frame = build_straddles(amt_path, start_year, end_year)
+        n_days = frame.n_days()  # every calendar day of every span
         floor = pricing_floor(n_valued)
         stages = {"load price store (cached)" if name == "load price store" else name: seconds
                   for name, seconds in stages.items()}
@@ -118,7 +122,8 @@ def run_bench(amt_path: str | Path, start_year: int = 2001, end_year: int = 2026
         )
         del result, cached  # the fresh processes below should not share the machine with them
         if processes:
-            bench.processes = _process_runs(amt_path, prices, start_year, end_year, scratch, cache_root)
+            bench.processes = _process_runs(amt_path, prices, start_year, end_year, frame.assets[0].underlying, scratch,
+                                            cache_root)
         return bench
 
 
@@ -210,15 +215,22 @@ run(sys.argv[1:], before_exit=report_peak_rss)
 """
 
 
-def _process_runs(amt_path: Path, prices, start_year: int, end_year: int, scratch: Path, cache_root: Path) -> dict:
+def _process_runs(amt_path: Path, prices, start_year: int, end_year: int, one_asset: str, scratch: Path,
+                  cache_root: Path) -> dict:
     """Wall seconds, CPU seconds (user + system, all threads) and peak RSS of ``straddles backtest``
-    as a fresh process with warm caches (each command runs twice; the second run is reported)."""
+    as a fresh process with warm caches (each command runs twice; the second run is reported); the
+    fixed-cost run selects ``one_asset`` and the last expiry year."""
     runs = {}
     env = dict(os.environ, STRADDLES_CACHE_DIR=str(cache_root))
-    for name, extra in (("backtest --no-days", ["--no-days"]), ("backtest (days written)", [])):
+    years = ["--start", str(start_year), "--end", str(end_year)]
+    one = ["--start", str(end_year), "--end", str(end_year), "--pattern", f"^{re.escape(one_asset)}$"]
+    for name, extra in (("backtest --no-days --no-cohorts", [*years, "--no-days", "--no-cohorts"]),
+                        ("backtest --no-days", [*years, "--no-days"]),
+                        ("backtest (days written)", years),
+                        ("backtest --no-days --no-cohorts of one asset and year (the fixed cost)",
+                         [*one, "--no-days", "--no-cohorts"])):
         command = [sys.executable, "-c", _CHILD, "backtest", str(amt_path), "--prices", str(prices),
-                   "--start", str(start_year), "--end", str(end_year), "--out", str(scratch / "process-out"),
-                   *extra]
+                   "--out", str(scratch / "process-out"), *extra]
         for _ in range(2):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()

@@ -62,6 +62,10 @@ def run(argv: list[str] | None = None, before_exit: Callable[[], None] | None = 
     * pyarrow imports pandas (0.17-0.3 s) on its first array conversion whenever pandas is
       installed, only to recognize pandas objects; no command hands it one, so the process
       cannot import pandas (:class:`_Unavailable`) unless something imported it already.
+    * numba imports SciPy (0.15-0.25 s) to find BLAS for its linear algebra whenever its array
+      implementations are imported (for the strategy kernels, when their cached code is loaded),
+      if SciPy is installed; no kernel of ours uses it, so only the explorer (which clusters with
+      SciPy) can import it.
     * After :func:`main` has returned every output is complete (written, closed and renamed into
       place), so the process ends with ``os._exit`` once the console streams are flushed:
       an ordinary exit spends 0.2-0.3 s freeing numba's compiler state and the arrays of the run.
@@ -69,7 +73,9 @@ def run(argv: list[str] | None = None, before_exit: Callable[[], None] | None = 
     ``before_exit`` runs just before the end (the benchmarks read the peak RSS there). An
     unexpected exception propagates and the process exits the ordinary way, with its traceback.
     """
-    sys.meta_path.insert(0, _Unavailable({"pandas"} - set(sys.modules)))
+    arguments = sys.argv[1:] if argv is None else argv
+    unavailable = {"pandas"} | ({"scipy"} if "explore" not in arguments[:1] else set())
+    sys.meta_path.insert(0, _Unavailable(unavailable - set(sys.modules)))
     code = main(argv)
     if before_exit is not None:
         before_exit()
@@ -80,7 +86,7 @@ def run(argv: list[str] | None = None, before_exit: Callable[[], None] | None = 
 
 class _Unavailable:
     """An import hook under which some packages are not installed (see :func:`run`): pyarrow then
-    skips its pandas support."""
+    skips its pandas support, numba its SciPy BLAS."""
 
     def __init__(self, packages: set[str]):
         self.packages = frozenset(packages)
