@@ -52,6 +52,8 @@ class StrategyContext:
         self.dates = np.arange(self.start, end + 1, dtype=np.int32)
         self.P, self.V = base_matrices(cohorts, self.start, self.n_days, len(self.assets))
         self.has = ~np.isnan(self.P)
+        #: each cohort's entry (its first day) as a grid row, what every cube pass reads
+        self.entry_row = cohorts.entry.astype(np.int64) - self.start
         settings = cohorts.settings
         self.settings = settings
         multipliers = settings.get("group_risk_multipliers") or {}
@@ -125,7 +127,7 @@ class StrategyContext:
         small vector per strategy instead of its matrix."""
         bucket, n_buckets, has = self._scopes[scope]
         long_, short = many_books(self.cohorts, held, self.start, self.n_days, self.values(tuple(columns)),
-                                  bucket, n_buckets, self.cached("entry row", lambda: self.cohorts.entry.astype(np.int64) - self.start))
+                                  bucket, n_buckets, self.entry_row)
         results = []
         for m in range(len(held)):
             out = {}

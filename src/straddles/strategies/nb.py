@@ -53,17 +53,15 @@ def scatter_column(straddle_id, date, pnl, x, cohort_of, weight, first, offset, 
             out[offset[c] + date[r] - first[c]] += weight[s] * x[r]
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def cohort_weights(W, origin, lock, asset, order):
     """The weight each cohort holds: ``W[lock - origin, asset]``, 0 outside W or where NaN.
 
-    Cohorts are visited in ``order`` (by lock day, then asset) so that W is read row by row, in
-    parallel runs of that order (each cohort is written once).
+    Cohorts are visited in ``order`` (by lock day, then asset) so that W is read row by row.
     """
     n_days = W.shape[0]
     out = np.zeros(len(lock))
-    for i in prange(len(order)):
-        c = order[i]
+    for c in order:
         d = lock[c] - origin
         if 0 <= d < n_days:
             w = W[d, asset[c]]
