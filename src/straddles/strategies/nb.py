@@ -71,9 +71,12 @@ def cohort_weights(W, origin, lock, asset, order):
 
 
 def day_blocks() -> int:
-    """How many day ranges :func:`cohort_books` cuts the grid into: a few per thread, so that a
-    thread slowed by the rest of the machine does not hold the others up."""
-    return 4 * numba.get_num_threads()
+    """How many day ranges :func:`cohort_books` cuts the grid into: one per thread. numba gives
+    each thread an equal share of a ``prange``'s iterations up front, so more blocks would not
+    balance a thread slowed by the rest of the machine; they would only add scans of the cohort
+    table (each block visits every cohort to find its days): 4 per thread measured about 1 ms a
+    pass slower on the real AMT, also with the other core busy (BENCHMARKS.md)."""
+    return numba.get_num_threads()
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
