@@ -86,7 +86,7 @@ def batch_held(ctx: StrategyContext, specs: Sequence[StrategySpec], inception: s
     global_beta = {key: beta_of_total(books)[:, None] for key, books in _by_step(ctx, step, "total").items()}
     # size each spec's hedged weights and read them at the lock days
     none = np.zeros((1, 1))
-    out = np.empty((len(specs), len(ctx.cohorts)), order="F")  # cohort-major: what a cube pass reads
+    out = np.empty((len(specs), len(ctx.cohorts)))
     order = ctx.cached("lock order", ctx.cohorts.lock_order)
     first = ctx.cached(("lock groups", inception), lambda: nb.lock_groups(lock, order))
     for i, spec in enumerate(specs):
@@ -98,8 +98,7 @@ def batch_held(ctx: StrategyContext, specs: Sequence[StrategySpec], inception: s
 
 
 def _by_step(ctx: StrategyContext, vectors: dict, scope: str) -> dict:
-    """The ``pnl`` books of each held vector in ``vectors`` over ``scope``, from one cube pass (the
-    vectors stacked cohort-major, the layout the pass reads, so it needs no transposed copy)."""
+    """The ``pnl`` books of each held vector in ``vectors`` over ``scope``, from one cube pass."""
     if not vectors:
         return {}
-    return dict(zip(vectors, ctx.many_books(np.stack(list(vectors.values()), axis=1).T, scope)))
+    return dict(zip(vectors, ctx.many_books(np.stack(list(vectors.values())), scope)))

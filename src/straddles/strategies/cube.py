@@ -425,9 +425,8 @@ def many_books(cohorts: Cohorts, held: np.ndarray, grid_start: int, n_days: int,
     ``(long, short)``, each ``float64[len(held), n_cols, n_buckets, n_days]``; book ``m`` equals
     :func:`books` of matrix ``m`` exactly (each cell sums the same terms in the same order).
 
-    The pass reads the vectors cohort-major (``held.T``): a caller that keeps ``held`` in Fortran
-    order spares a transposed copy. ``entry_row`` (each cohort's entry as a grid row, int64) may
-    be given by a caller that keeps it."""
+    ``entry_row`` (each cohort's entry as a grid row, int64) may be given by a caller that keeps
+    it."""
     from . import nb
 
     long_ = np.zeros((len(held), len(values), n_buckets, n_days))
