@@ -468,10 +468,12 @@ def grid_windows(asset: np.ndarray, span_start: np.ndarray, span_end: np.ndarray
     Returns (offsets (n_assets + 1) int64, first day per asset int64); an asset without straddles
     gets an empty window.
     """
-    first = np.full(n_assets, np.iinfo(np.int64).max)
-    last = np.full(n_assets, np.iinfo(np.int64).min)
+    # in the spans' own integer dtype: ufunc.at is about 30x slower when it must cast every value
+    first = np.full(n_assets, np.iinfo(span_start.dtype).max, span_start.dtype)
+    last = np.full(n_assets, np.iinfo(span_end.dtype).min, span_end.dtype)
     np.minimum.at(first, asset, span_start)
     np.maximum.at(last, asset, span_end)
+    first, last = first.astype(np.int64), last.astype(np.int64)
     empty = first > last
     first[empty], last[empty] = 0, -1
     offsets = np.zeros(n_assets + 1, np.int64)
