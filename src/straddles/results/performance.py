@@ -50,6 +50,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -224,7 +225,9 @@ class Stats:
       (buckets x buckets) float matrix in ``buckets`` order, NaN where undefined.
 
     The tables hold null, never NaN, where a statistic is undefined. A drawdown peak at the starting
-    level is dated the weekday before the bucket's first day (see the module docstring).
+    level is dated the weekday before the bucket's first day (see the module docstring). All but
+    ``summary`` are computed on first use (a one-line summary, as the CLI prints after a backtest,
+    needs no more).
     """
 
     by: str
@@ -233,10 +236,26 @@ class Stats:
     dates: np.ndarray
     series: dict[str, np.ndarray]
     summary: pa.Table
-    annual: pa.Table
-    contribution: pa.Table
-    correlation: pa.Table
-    correlation_matrix: np.ndarray
+
+    @cached_property
+    def annual(self) -> pa.Table:
+        rows = []
+        for column, bucket in enumerate(self.buckets):
+            dates, series = _active(self.dates, self.series, column)
+            rows += _annual_rows(bucket, dates, series, self.periods_per_year)
+        return _table(rows, _ANNUAL_SCHEMA)
+
+    @cached_property
+    def contribution(self) -> pa.Table:
+        return _contribution(self.buckets, self.series)
+
+    @cached_property
+    def correlation_matrix(self) -> np.ndarray:
+        return pairwise_correlation(self.series["pnl"][:, :-1])
+
+    @cached_property
+    def correlation(self) -> pa.Table:
+        return _correlation_table(self.buckets[:-1], self.correlation_matrix)
 
     def cumulative(self, name: str = "pnl") -> np.ndarray:
         """Cumulative sums of ``series[name]`` per bucket (NaN outside the active range)."""
@@ -303,18 +322,16 @@ def stats(source, by: str | None = None, *, weights=None, scale_by_weight_cap: b
         by = "class" if by is None else by
         table = portfolio(source, by, weights, scale_by_weight_cap)
     buckets, dates, series = daily_series(table, by)
-    annual_tables, rows = [], []
-    for column, bucket in enumerate(buckets):
-        active = ~np.isnan(series["pnl"][:, column])
-        bucket_series = {name: values[active, column] for name, values in series.items()}
-        rows.append(_summary_row(bucket, dates[active], bucket_series, periods_per_year))
-        annual_tables.append(_annual_rows(bucket, dates[active], bucket_series, periods_per_year))
-    correlation = pairwise_correlation(series["pnl"][:, :-1])
+    rows = [_summary_row(bucket, *_active(dates, series, column), periods_per_year)
+            for column, bucket in enumerate(buckets)]
     return Stats(by=by, periods_per_year=periods_per_year, buckets=buckets, dates=dates, series=series,
-                 summary=_table(rows, _SUMMARY_SCHEMA),
-                 annual=_table([r for t in annual_tables for r in t], _ANNUAL_SCHEMA),
-                 contribution=_contribution(buckets, series),
-                 correlation=_correlation_table(buckets[:-1], correlation), correlation_matrix=correlation)
+                 summary=_table(rows, _SUMMARY_SCHEMA))
+
+
+def _active(dates: np.ndarray, series: dict[str, np.ndarray], column: int) -> tuple[np.ndarray, dict]:
+    """The dates and the series of bucket ``column`` over its active days (pnl not NaN)."""
+    active = ~np.isnan(series["pnl"][:, column])
+    return dates[active], {name: values[active, column] for name, values in series.items()}
 
 
 def _table_bucket(table: pa.Table, by: str | None) -> str:
