@@ -99,15 +99,18 @@ class LegBuilder:
         self.catalog = catalog
         self.months = np.asarray(months)
         self.amt_path = amt_path
+        self._hedge_rows: dict[str, np.ndarray] = {}  # by Underlying: the same for every entry code
 
     def legs(self, asset: Asset, ntrc: str) -> np.ndarray | None:
         """``int32[len(LEG_NAMES), n_months]`` series ids (NO_SERIES where the asset has no such
         leg), or None when the straddles have no legs at all (F without a far vol, SPEC 8.5)."""
         if not has_legs(asset, ntrc):
             return None
-        result = np.full((len(LEG_NAMES), len(self.months)), NO_SERIES, dtype=np.int32)
+        result = np.empty((len(LEG_NAMES), len(self.months)), dtype=np.int32)
         result[VOL] = self._vol(asset, ntrc)
-        self._hedges(asset, result)
+        if asset.underlying not in self._hedge_rows:
+            self._hedge_rows[asset.underlying] = self._hedges(asset)
+        result[HEDGE:] = self._hedge_rows[asset.underlying]
         return result
 
     def _vol(self, asset: Asset, ntrc: str) -> np.ndarray | int:
@@ -119,7 +122,9 @@ class LegBuilder:
             return self.catalog.id(name, CV_FIELD)
         return self.catalog.id(str(spec["Ticker"]), name)
 
-    def _hedges(self, asset: Asset, result: np.ndarray) -> None:
+    def _hedges(self, asset: Asset) -> np.ndarray:
+        """The hedge legs' rows (``HEDGE`` to ``HEDGE4``) of an asset, NO_SERIES where it has none."""
+        result = np.full((len(LEG_NAMES), len(self.months)), NO_SERIES, dtype=np.int32)
         spec, source = asset.hedge, asset.hedge_source
         if source == "fut":
             result[HEDGE] = self._per_month(lambda y, m: (futures_ticker(spec, y, m), PX_LAST))
@@ -132,6 +137,7 @@ class LegBuilder:
             ccy, tenor = spec["ccy"], spec["tenor"]
             for slot, series in zip((HEDGE1, HEDGE2, HEDGE3, HEDGE4), CALC_SERIES):
                 result[slot] = self.catalog.id(f"{ccy}_{series}_{tenor}", CALC_FIELD)
+        return result[HEDGE:]
 
     def _per_month(self, pair_of) -> np.ndarray:
         years, numbers = month_year(self.months), month_number(self.months)
