@@ -49,3 +49,22 @@ def test_openmp_threads_sleep_between_loops_unless_the_user_says_otherwise():
         env = dict(environ, **({} if given is None else {"OMP_WAIT_POLICY": given}))
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         assert out.stdout.strip() == expected
+
+
+def test_cached_kernels_load_without_numbas_compiler(tmp_path):
+    """straddles.jit.QuickLoadCache: a kernel compiled in one process loads from the disk cache in the
+    next without numba importing its compiler's implementations, and computes the same bits."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from straddles.engine import models; "
+            "print(repr(models.es_value(101.5, 100.0, 23.0, 17)), type(models.es_value._cache).__name__, "
+            "sum(models.es_value.stats.cache_hits.values()), 'numba.np.arraymath' in sys.modules)")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            .stdout.split() for _ in range(2)]
+    compiled, loaded = runs
+    assert compiled[-3:] == ["QuickLoadCache", "0", "True"]  # a cache miss compiles, through numba
+    assert loaded[-3:] == ["QuickLoadCache", "1", "False"]  # then loads without the compiler
+    assert loaded[:-3] == compiled[:-3]  # the same value, to the last bit
