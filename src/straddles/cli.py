@@ -381,10 +381,10 @@ def _synth(args) -> int:
     from .engine.prices import write_prices
     from .synth import synthesize
 
-    _selected_amt(args)
+    amt = _selected_amt(args)
     start = time.perf_counter()
     with _progress("synthesizing prices") as advance:
-        table = synthesize(args.amt, args.start, args.end, seed=args.seed, pattern=args.pattern,
+        table = synthesize(amt, args.start, args.end, seed=args.seed, pattern=args.pattern,
                            live_only=not args.all, progress=advance)
     write_prices(table, args.out)
     _console().print(f"wrote {table.num_rows:,} price rows to {args.out} in {time.perf_counter() - start:.1f} s")
@@ -396,9 +396,9 @@ def _validate(args) -> int:
 
     from .engine.validate import SPARSE_COVERAGE, validate_prices
 
-    _selected_amt(args)
+    amt = _selected_amt(args)
     with _console(stderr=True).status("checking price coverage"):
-        found = validate_prices(args.amt, args.prices, args.start, args.end, args.pattern, not args.all,
+        found = validate_prices(amt, args.prices, args.start, args.end, args.pattern, not args.all,
                                 args.overrides)
     console = _console()
     console.print(_count_table("straddles by status before valuation (price-independent, plus no_prices)",
@@ -440,7 +440,7 @@ def _backtest(args) -> int:
         from .scale.partition import partitioned_backtest
 
         with dask_client(args.scheduler) as client, _progress(f"backtesting on {args.scheduler}") as advance:
-            result = partitioned_backtest(client, args.amt, args.prices, args.start, args.end, args.pattern,
+            result = partitioned_backtest(client, amt, args.prices, args.start, args.end, args.pattern,
                                           args.overrides, days=not args.no_days, live_only=not args.all,
                                           out=args.out, progress=advance, cohorts=not args.no_cohorts,
                                           **_run_option_values(args))
