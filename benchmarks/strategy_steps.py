@@ -20,6 +20,7 @@ import numpy as np
 
 from straddles.strategies import nb
 from straddles.strategies.api import daily_pnl
+from straddles.strategies.batch import GLOBAL_STEP, GROUP_STEP
 from straddles.strategies.context import StrategyContext
 from straddles.strategies.hedge import beta_of_groups, beta_of_total
 from straddles.strategies.risk import asset_risk
@@ -31,7 +32,7 @@ from straddles.strategies.transforms import combine, signal_weights
 def steps(ctx: StrategyContext, spec: StrategySpec, asset_group: np.ndarray):
     """One run of the strategy's steps (``asset_group``: each cohort's group); yields each step's
     name when it is done."""
-    use_group, use_total = spec.hedge in ("hg", "gah"), spec.hedge in ("h", "gah")
+    use_group, use_total = spec.hedge in GROUP_STEP, spec.hedge in GLOBAL_STEP
     W = signal_weights(ctx, spec.input, spec.signals, spec.rank)
     W = W if spec.arp == "none" else combine(W, asset_risk(ctx, spec.arp))
     yield "risk combine"
@@ -73,7 +74,7 @@ def main() -> None:
         parser.error("the steps are timed for class risk 'none'")
     ctx = StrategyContext(args.folder)
     run_batch(ctx, [spec])  # its signals now exist
-    asset_group = ctx.group[ctx.cohorts.asset]
+    asset_group = ctx.scope("group")[0]
     times: dict[str, list[float]] = {}
     for _ in range(args.repeat):
         start = last = time.perf_counter()
