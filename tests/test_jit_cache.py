@@ -1,5 +1,9 @@
 """The numba cache is keyed on every source of a kernel's layer (straddles.jit)."""
 
+import os
+import subprocess
+import sys
+
 from straddles import jit
 from straddles.engine.cache import sources_digest
 from straddles.engine import kernel, models
@@ -39,10 +43,6 @@ def test_the_stamp_changes_with_an_engine_source(tmp_path, monkeypatch):
 
 def test_openmp_threads_sleep_between_loops_unless_the_user_says_otherwise():
     """Importing the package's jit sets OMP_WAIT_POLICY=PASSIVE by default and keeps a user's value."""
-    import os
-    import subprocess
-    import sys
-
     code = "import os, straddles.jit; print(os.environ['OMP_WAIT_POLICY'])"
     environ = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     for given, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
@@ -54,10 +54,6 @@ def test_openmp_threads_sleep_between_loops_unless_the_user_says_otherwise():
 def test_cached_kernels_load_without_numbas_compiler(tmp_path):
     """straddles.jit.QuickLoadCache: a kernel compiled in one process loads from the disk cache in the
     next without numba importing its compiler's implementations, and computes the same bits."""
-    import os
-    import subprocess
-    import sys
-
     code = ("import sys; from straddles.engine import models; "
             "print(repr(models.es_value(101.5, 100.0, 23.0, 17)), type(models.es_value._cache).__name__, "
             "sum(models.es_value.stats.cache_hits.values()), 'numba.np.arraymath' in sys.modules)")
